@@ -1,0 +1,375 @@
+/*
+ * upnpcp.h - the public API of libupnpcp, an asynchronous UPnP control point.
+ *
+ * Every operation is started by a call that returns at once with a 64-bit
+ * request id, reports progress while it runs, can be cancelled by that id at
+ * any time, and ends with exactly one outcome (see "The contract" below and
+ * docs/contract.md).
+ *
+ * The contract, in short:
+ *  - A start call never blocks on the network. It returns UCP_OK and writes a
+ *    non-zero request id, or returns a negative code, issues no id and calls
+ *    no callback. Ids are never reused during the life of a control point.
+ *  - For every id issued exactly one of these happens: its completion
+ *    callback runs exactly once, or ucp_cancel() returns UCP_OK for it.
+ *  - Callbacks are never called from inside the start call, even for an
+ *    immediate failure: they are delivered on a later turn of the loop.
+ *  - Callbacks of one control point run one at a time on its loop thread.
+ *  - Results handed to callbacks are const and borrowed for the duration of
+ *    the callback; take a reference (ucp_description_ref) to keep one.
+ *  - User data is always the last callback parameter.
+ */
+#ifndef UPNPCP_H
+#define UPNPCP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "upnpcp_version.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(UCP_STATIC_DEFINE)
+#define UCP_EXTERN
+#elif defined(UCP_BUILDING_LIBRARY)
+#define UCP_EXTERN __attribute__((visibility("default")))
+#else
+#define UCP_EXTERN
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Errors                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * One table, generating the enum, ucp_strerror() and ucp_err_name().
+ * Remote errors (HTTP status, UPnPError code and text) are never status
+ * codes: they live in the result (ucp_result_http_status() and friends).
+ */
+#define UCP_ERRNO_MAP(X)                                                     \
+  X(OK, 0, "success")                                                        \
+  X(E_FAIL, -1, "too late to cancel: the completion is already under way")   \
+  X(E_INVALIDARG, -2, "invalid argument, or unknown or finished request id") \
+  X(E_NOMEM, -3, "out of memory")                                            \
+  X(E_LIMIT, -4, "a configured limit was reached")                           \
+  X(E_TIMEOUT, -5, "the operation's deadline expired")                       \
+  X(E_SHUTDOWN, -6, "the control point is shutting down")                    \
+  X(E_URL, -7, "malformed or unsupported URL")                               \
+  X(E_POLICY, -8, "refused by the URL/address security policy")              \
+  X(E_CONNECT, -9, "could not connect to the device")                        \
+  X(E_NETWORK, -10, "network error during the exchange")                     \
+  X(E_HTTP, -11, "the device answered with an HTTP error status")            \
+  X(E_TOO_LARGE, -12, "a document or header exceeded its size cap")          \
+  X(E_XML, -13, "malformed XML")                                             \
+  X(E_DOCTYPE, -14, "XML with a DOCTYPE (refused: entity attacks)")          \
+  X(E_PROTOCOL, -15, "the document violates the UPnP protocol")              \
+  X(E_THREAD, -16, "called from a thread or context where it is not allowed") \
+  X(E_INTERNAL, -17, "internal error (a bug in libupnpcp)")
+
+typedef enum ucp_error {
+#define UCP__ERR_ENUM(name, code, text) UCP_##name = (code),
+  UCP_ERRNO_MAP(UCP__ERR_ENUM)
+#undef UCP__ERR_ENUM
+  UCP__ERR_MIN = -17
+} ucp_error;
+
+/** Human-readable text for any code; "unknown error" for codes not in the
+ *  table. Never NULL; the string is static. */
+UCP_EXTERN const char *ucp_strerror(int code);
+/** The symbolic name, e.g. "UCP_E_TIMEOUT"; "UCP_E_UNKNOWN" otherwise. */
+UCP_EXTERN const char *ucp_err_name(int code);
+
+/* ------------------------------------------------------------------------ */
+/* Version                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/** Run-time version check: returns the library's version string when it is
+ *  at least `least` (e.g. "0.1.0"), or NULL when it is older. NULL `least`
+ *  always returns the version. */
+UCP_EXTERN const char *ucp_version(const char *least);
+
+/* ------------------------------------------------------------------------ */
+/* Control point                                                            */
+/* ------------------------------------------------------------------------ */
+
+typedef struct ucp_cp ucp_cp;
+typedef struct ucp_cp_opts ucp_cp_opts;
+
+/** Options for ucp_cp_new(). Create, set, pass, free (the control point
+ *  copies what it needs). Setters return UCP_OK or UCP_E_INVALIDARG. */
+UCP_EXTERN ucp_cp_opts *ucp_cp_opts_new(void);
+UCP_EXTERN void ucp_cp_opts_free(ucp_cp_opts *o);
+/** Attach to the caller's libuv loop (a `uv_loop_t *`, passed as void * so
+ *  this header does not need uv.h). Callbacks then run on the thread that
+ *  runs that loop. Default: the control point runs its own loop thread. */
+UCP_EXTERN int ucp_cp_opts_set_loop(ucp_cp_opts *o, void *uv_loop);
+
+/** Configurable bounds (CONTRACT §7). Each has a safe default. */
+typedef enum ucp_limit {
+  UCP_LIMIT_PENDING_OPS,     /* operations started, not finished: 65536 */
+  UCP_LIMIT_HTTP_ACTIVE,     /* HTTP transfers running at once: 64; the
+                                rest wait in order, counted as pending */
+  UCP_LIMIT_HTTP_PER_HOST,   /* connections per host: 8 */
+  UCP_LIMIT_DESC_BYTES,      /* device description body: 1 MiB */
+  UCP_LIMIT_HEADER_BYTES,    /* all response headers together: 64 KiB */
+  UCP_LIMIT_XML_DEPTH,       /* element nesting: 32 */
+  UCP_LIMIT_XML_TEXT,        /* one element's text: 8 KiB */
+  UCP_LIMIT_DEVICES,         /* devices in one description tree: 256 */
+  UCP_LIMIT_SERVICES,        /* services in one description tree: 1024 */
+  UCP_LIMIT__COUNT
+} ucp_limit;
+UCP_EXTERN int ucp_cp_opts_set_limit(ucp_cp_opts *o, ucp_limit which,
+                                     uint64_t value);
+
+/** Operation kinds, for per-kind default deadlines. */
+typedef enum ucp_op_kind {
+  UCP_OP_LOAD_DESCRIPTION = 1,
+  UCP_OP__COUNT
+} ucp_op_kind;
+/** Default deadline in milliseconds for one kind (description: 10000). */
+UCP_EXTERN int ucp_cp_opts_set_deadline(ucp_cp_opts *o, ucp_op_kind kind,
+                                        uint64_t ms);
+
+/**
+ * Create a control point. Returns UCP_OK and sets *out, or a negative code.
+ * Without a loop in `opts` (or with NULL opts) it starts its own loop thread.
+ * Callable from any thread.
+ */
+UCP_EXTERN int ucp_cp_new(const ucp_cp_opts *opts, ucp_cp **out);
+
+/**
+ * Destroy the control point. Every pending operation counts as successfully
+ * cancelled: none of its callbacks runs after this returns.
+ *
+ * - Own loop thread: callable from any thread but the loop thread; returns
+ *   once the loop thread has ended, every socket, timer and byte released.
+ * - Caller's loop: call it on the loop thread (outside any uv_run() is fine).
+ *   It releases the operations at once and closes its handles; the last
+ *   bytes are freed by close callbacks during the caller's next uv_run(), after
+ *   which uv_loop_close() returns 0. Called from another thread it waits
+ *   until the caller's loop has run the teardown.
+ * - From inside one of this control point's own callbacks: the teardown is
+ *   deferred until that callback returns; no further callback runs.
+ * Returns UCP_OK, or UCP_E_INVALIDARG for NULL.
+ */
+UCP_EXTERN int ucp_cp_free(ucp_cp *cp);
+
+/* ------------------------------------------------------------------------ */
+/* Requests: ids, cancel, progress, results                                 */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * Cancel a pending operation by id. Safe from any thread and from inside
+ * any callback of this control point.
+ *
+ * Returns:
+ *  UCP_OK          the operation was pending. No callback of it (progress,
+ *                  event or completion) starts after this returns; if one
+ *                  was running on the loop thread when this was called from
+ *                  another thread, this waits until it has returned, so the
+ *                  caller may free its user data at once. Sockets, timers
+ *                  and memory are released by the loop shortly after.
+ *                  Called from inside the operation's own progress callback,
+ *                  it succeeds and no further callback of it runs.
+ *  UCP_E_FAIL      too late: the completion is under way (its completion
+ *                  callback is about to run or running, including a call
+ *                  from inside that callback). Handle the outcome there.
+ *  UCP_E_INVALIDARG the id was never issued, or its outcome was already
+ *                  delivered or cancelled.
+ *
+ * Races, plainly: an operation that is very nearly finished may complete
+ * instead of being cancelled (UCP_E_FAIL); the device may have received and
+ * acted on a request that is cancelled (an invoked action may have run).
+ * Waiting: a cancel from another thread waits for a running callback of the
+ * same operation; do not call it while holding a lock that callback takes.
+ */
+UCP_EXTERN int ucp_cancel(ucp_cp *cp, uint64_t id);
+
+/** Phase reported in the progress callback's `status`. */
+typedef enum ucp_phase {
+  UCP_PHASE_QUEUED = 1,     /* waiting for a transfer slot */
+  UCP_PHASE_CONNECTING = 2, /* resolving or connecting */
+  UCP_PHASE_SENDING = 3,    /* request being sent */
+  UCP_PHASE_WAITING = 4,    /* request sent, waiting for the response */
+  UCP_PHASE_RECEIVING = 5   /* response body arriving */
+} ucp_phase;
+
+/**
+ * Progress callback (IGPMAsyncCancel-style): `numerator` of `denominator`
+ * units (bytes for downloads); denominator 0 means the total is not known
+ * yet (e.g. no Content-Length). The numerator never decreases. Runs on the
+ * loop thread; never after the completion callback, never after a
+ * successful ucp_cancel().
+ */
+typedef void (*ucp_progress_cb)(uint64_t id, uint64_t numerator,
+                                uint64_t denominator, int status, void *user);
+
+typedef struct ucp_result ucp_result;
+
+/** Completion callback: runs exactly once per id unless the id was
+ *  cancelled. `r` is borrowed for the duration of the call. */
+typedef void (*ucp_done_cb)(uint64_t id, const ucp_result *r, void *user);
+
+/** UCP_OK or a negative code. */
+UCP_EXTERN int ucp_result_status(const ucp_result *r);
+/** HTTP status of the last transport exchange, 0 if none took place. */
+UCP_EXTERN int ucp_result_http_status(const ucp_result *r);
+/** Detail message for a failure: what was wrong and where (URL, line,
+ *  header). Never NULL; empty on success. */
+UCP_EXTERN const char *ucp_result_detail(const ucp_result *r);
+/** For SOAP faults: the device's UPnPError errorCode (0 if none) and
+ *  errorDescription (NULL if none). */
+UCP_EXTERN int ucp_result_upnp_error(const ucp_result *r);
+UCP_EXTERN const char *ucp_result_upnp_error_description(const ucp_result *r);
+/** The kind of operation this result belongs to. */
+UCP_EXTERN ucp_op_kind ucp_result_kind(const ucp_result *r);
+
+/** Per-call options: NULL means all defaults. Copied by the start call. */
+typedef struct ucp_call_opts ucp_call_opts;
+UCP_EXTERN ucp_call_opts *ucp_call_opts_new(void);
+UCP_EXTERN void ucp_call_opts_free(ucp_call_opts *o);
+/** Deadline in ms from the start call; 0 restores the kind's default. */
+UCP_EXTERN int ucp_call_opts_set_deadline(ucp_call_opts *o, uint64_t ms);
+/** Progress callback; it receives the same `user` as the completion. */
+UCP_EXTERN int ucp_call_opts_set_progress(ucp_call_opts *o,
+                                          ucp_progress_cb cb);
+
+/** Counters, readable from any thread. */
+typedef enum ucp_counter {
+  UCP_COUNTER_STARTED,      /* ids issued */
+  UCP_COUNTER_COMPLETED,    /* completion callbacks delivered */
+  UCP_COUNTER_CANCELLED,    /* ucp_cancel() == UCP_OK, including destroy */
+  UCP_COUNTER_PENDING,      /* issued, without an outcome yet */
+  UCP_COUNTER_HTTP_ACTIVE,  /* HTTP transfers running now */
+  UCP_COUNTER__COUNT
+} ucp_counter;
+UCP_EXTERN uint64_t ucp_cp_counter(ucp_cp *cp, ucp_counter which);
+
+/* ------------------------------------------------------------------------ */
+/* Device descriptions (UDA 2.0 §2)                                         */
+/* ------------------------------------------------------------------------ */
+
+typedef struct ucp_description ucp_description;
+typedef struct ucp_device ucp_device;
+typedef struct ucp_service ucp_service;
+typedef struct ucp_icon ucp_icon;
+
+/**
+ * Load a device description from `url` (http only), asynchronously: the
+ * equivalent of IUPnPDescriptionDocument::LoadAsync. The body is streamed
+ * into the parser; progress is bytes received of Content-Length.
+ *
+ * On success ucp_result_description(r) is the immutable device tree.
+ * URLs inside the description are resolved against URLBase (when it names
+ * the same host) or `url` (UDA 2.0 §2.3). A URL naming another host than
+ * `url` is kept but marked unusable (ucp_service_url_error()).
+ *
+ * Returns UCP_OK and *id, or: UCP_E_INVALIDARG (NULL cp/url/done/id),
+ * UCP_E_URL (not an http:// URL, or over 2 KiB), UCP_E_LIMIT (too many
+ * pending), UCP_E_SHUTDOWN, UCP_E_NOMEM. Any thread.
+ */
+UCP_EXTERN int ucp_load_description(ucp_cp *cp, const char *url,
+                                    const ucp_call_opts *opts,
+                                    ucp_done_cb done, void *user,
+                                    uint64_t *id);
+
+/** The tree of a successful UCP_OP_LOAD_DESCRIPTION result, else NULL.
+ *  Borrowed: ucp_description_ref() it to keep it after the callback. */
+UCP_EXTERN const ucp_description *ucp_result_description(const ucp_result *r);
+
+/** Reference counting of the immutable tree; thread-safe. Everything
+ *  reached from a description (devices, services, icons, strings) lives as
+ *  long as the description does. */
+UCP_EXTERN const ucp_description *ucp_description_ref(
+    const ucp_description *d);
+UCP_EXTERN void ucp_description_unref(const ucp_description *d);
+
+/**
+ * Parse a description held in memory, with no network: `url` is the
+ * LOCATION it came from (used to resolve relative URLs; NULL treats them as
+ * unresolvable). On failure returns a negative code and, if `detail` is not
+ * NULL, writes a message (up to detail_len bytes, NUL-terminated) naming
+ * the line and the problem.
+ */
+UCP_EXTERN int ucp_description_parse(const char *xml, size_t len,
+                                     const char *url,
+                                     const ucp_description **out,
+                                     char *detail, size_t detail_len);
+
+UCP_EXTERN const ucp_device *ucp_description_root(const ucp_description *d);
+/** The URL the description was loaded from. */
+UCP_EXTERN const char *ucp_description_url(const ucp_description *d);
+/** The base used to resolve relative URLs (URLBase or the load URL). */
+UCP_EXTERN const char *ucp_description_base_url(const ucp_description *d);
+/** specVersion major.minor, 0.0 if absent. */
+UCP_EXTERN void ucp_description_spec_version(const ucp_description *d,
+                                             int *major, int *minor);
+/** configId attribute of <root> (UDA 1.1), -1 if absent. */
+UCP_EXTERN int64_t ucp_description_config_id(const ucp_description *d);
+/** Compliance warnings (tolerated quirks), one line each, "" if none. */
+UCP_EXTERN const char *ucp_description_warnings(const ucp_description *d);
+/** Every device of the tree, depth first (root first). */
+UCP_EXTERN size_t ucp_description_device_count(const ucp_description *d);
+UCP_EXTERN const ucp_device *ucp_description_device(const ucp_description *d,
+                                                    size_t i);
+
+typedef enum ucp_device_field {
+  UCP_DEVICE_TYPE,
+  UCP_DEVICE_FRIENDLY_NAME,
+  UCP_DEVICE_MANUFACTURER,
+  UCP_DEVICE_MANUFACTURER_URL,
+  UCP_DEVICE_MODEL_DESCRIPTION,
+  UCP_DEVICE_MODEL_NAME,
+  UCP_DEVICE_MODEL_NUMBER,
+  UCP_DEVICE_MODEL_URL,
+  UCP_DEVICE_SERIAL_NUMBER,
+  UCP_DEVICE_UDN,
+  UCP_DEVICE_UPC,
+  UCP_DEVICE_PRESENTATION_URL, /* resolved */
+  UCP_DEVICE__FIELD_COUNT
+} ucp_device_field;
+/** A field's text, whitespace-trimmed; NULL when the element was absent,
+ *  "" when it was empty. */
+UCP_EXTERN const char *ucp_device_field_get(const ucp_device *dev,
+                                            ucp_device_field f);
+UCP_EXTERN const ucp_device *ucp_device_parent(const ucp_device *dev);
+UCP_EXTERN size_t ucp_device_child_count(const ucp_device *dev);
+UCP_EXTERN const ucp_device *ucp_device_child(const ucp_device *dev, size_t i);
+UCP_EXTERN size_t ucp_device_service_count(const ucp_device *dev);
+UCP_EXTERN const ucp_service *ucp_device_service(const ucp_device *dev,
+                                                 size_t i);
+UCP_EXTERN size_t ucp_device_icon_count(const ucp_device *dev);
+UCP_EXTERN const ucp_icon *ucp_device_icon(const ucp_device *dev, size_t i);
+
+typedef enum ucp_service_field {
+  UCP_SERVICE_TYPE,
+  UCP_SERVICE_ID,
+  UCP_SERVICE_SCPD_URL,      /* resolved, absolute */
+  UCP_SERVICE_CONTROL_URL,   /* resolved, absolute */
+  UCP_SERVICE_EVENT_SUB_URL, /* resolved, absolute */
+  UCP_SERVICE__FIELD_COUNT
+} ucp_service_field;
+/** NULL when absent (or unresolvable for URLs: see ucp_service_url_error). */
+UCP_EXTERN const char *ucp_service_field_get(const ucp_service *s,
+                                             ucp_service_field f);
+/** For the URL fields: NULL when the URL is usable, else the reason it is
+ *  not (absent, empty, malformed, names another host, not http). */
+UCP_EXTERN const char *ucp_service_url_error(const ucp_service *s,
+                                             ucp_service_field f);
+UCP_EXTERN const ucp_device *ucp_service_device(const ucp_service *s);
+
+/** Icon fields; width/height/depth are -1 when absent or not a number. */
+UCP_EXTERN const char *ucp_icon_mimetype(const ucp_icon *i);
+UCP_EXTERN int ucp_icon_width(const ucp_icon *i);
+UCP_EXTERN int ucp_icon_height(const ucp_icon *i);
+UCP_EXTERN int ucp_icon_depth(const ucp_icon *i);
+/** Resolved URL, or NULL with ucp_icon_url_error() giving the reason. */
+UCP_EXTERN const char *ucp_icon_url(const ucp_icon *i);
+UCP_EXTERN const char *ucp_icon_url_error(const ucp_icon *i);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* UPNPCP_H */

@@ -1,0 +1,121 @@
+/* op.h - the base of every asynchronous operation, and what the protocol
+ * layers use of the control point. The life of an operation:
+ *
+ *   start call (any thread)  -> QUEUED: in the registry and the submit list
+ *   loop: vt->start          -> ACTIVE: I/O under way, deadline armed
+ *   ucp__op_finish (loop)    -> COMPLETING: completion queued; cancel = E_FAIL
+ *   loop: done callback      -> removed from the registry, released, destroyed
+ *
+ * ucp_cancel in QUEUED or ACTIVE -> CANCELLED: removed from the registry at
+ * once (so no callback can start), released and destroyed by the loop. */
+#ifndef UCP_CORE_OP_H
+#define UCP_CORE_OP_H
+
+#include <stdint.h>
+
+#include "heap.h"
+#include "upnpcp.h"
+
+typedef struct ucp__op ucp__op;
+
+typedef struct ucp__op_vtable {
+  ucp_op_kind kind;
+  const char *name; /* for messages: "description load" */
+  /* Loop thread. Begin the I/O. Return UCP_OK, or fail the operation with
+   * ucp__op_fail() and return its code. */
+  int (*start)(ucp__op *op);
+  /* Loop thread, never inside a curl callback. Stop all I/O and free the
+   * kind's resources but not the op itself. Called exactly once. */
+  void (*release)(ucp__op *op);
+  /* Free the op's memory (the kind's struct that embeds it). */
+  void (*destroy)(ucp__op *op);
+} ucp__op_vtable;
+
+enum ucp__op_state {
+  UCP__OP_QUEUED = 1,
+  UCP__OP_ACTIVE,
+  UCP__OP_COMPLETING,
+  UCP__OP_CANCELLED,
+  UCP__OP_DONE
+};
+
+struct ucp_result {
+  ucp_op_kind kind;
+  int status;
+  int http_status;
+  int upnp_error;
+  char *detail;     /* NULL = "" */
+  char *upnp_desc;  /* NULL = none */
+  const void *payload; /* kind-specific, owned by the op */
+};
+
+struct ucp__op {
+  uint64_t id;
+  ucp_cp *cp;
+  const ucp__op_vtable *vt;
+  int state;        /* under the cp lock */
+  uint8_t released;
+  uint8_t progress_dirty;
+  uint64_t deadline_ms; /* relative, from the start call */
+  ucp__heap_node timer; /* absolute deadline (uv_now) in timer.key */
+  ucp_done_cb done;
+  ucp_progress_cb progress;
+  void *user;
+  uint64_t prog_num, prog_den;
+  int prog_status;
+  uint64_t sent_num; /* last delivered numerator, so it never decreases */
+  int sent_status;
+  ucp__op *q_next; /* submit list, then completion queue */
+  ucp__op *c_next; /* cancel list */
+  ucp__op *p_next; /* progress list (loop only) */
+  ucp_result result;
+};
+
+/* The per-call options, as copied into an op. */
+struct ucp_call_opts {
+  uint64_t deadline_ms;
+  ucp_progress_cb progress;
+};
+
+/* Start call helper: fill `op` (zeroed, allocated by the kind), give it an
+ * id, register and queue it. On failure returns the code and the caller
+ * frees `op`; no callback will run. Any thread. */
+int ucp__op_submit(ucp_cp *cp, ucp__op *op, const ucp__op_vtable *vt,
+                   const ucp_call_opts *opts, ucp_done_cb done, void *user,
+                   uint64_t *id);
+
+/* Loop thread. Record progress; delivered on a later loop turn, outside
+ * any curl callback. A decreasing numerator is clamped. */
+void ucp__op_progress(ucp__op *op, uint64_t num, uint64_t den, int status);
+
+/* Loop thread. Set the result and queue the completion, unless the op was
+ * cancelled or already finished (then nothing happens). `detail` may be
+ * NULL. Returns `status`. */
+int ucp__op_finish(ucp__op *op, int status, int http_status,
+                   const char *detail);
+int ucp__op_fail(ucp__op *op, int status, int http_status, const char *fmt,
+                 ...) __attribute__((format(printf, 4, 5)));
+
+/* 1 when the op was cancelled or finished and should stop its I/O. */
+int ucp__op_is_over(ucp__op *op);
+
+/* ---- what protocol layers use of the control point (loop thread) ---- */
+struct uv_loop_s;
+struct uv_handle_s;
+struct uv_loop_s *ucp__cp_loop(ucp_cp *cp);
+uint64_t ucp__cp_limit(ucp_cp *cp, ucp_limit which);
+uint64_t ucp__cp_default_deadline(ucp_cp *cp, ucp_op_kind kind);
+/* Layer extensions (the HTTP engine...): created lazily on the loop, torn
+ * down with the control point. `close` must uv_close its handles; each
+ * handle it opens is counted with ucp__cp_handle_opened and its close
+ * callback must call ucp__cp_handle_closed. */
+enum ucp__ext_slot { UCP__EXT_HTTP, UCP__EXT__COUNT };
+void *ucp__cp_ext(ucp_cp *cp, enum ucp__ext_slot slot);
+void ucp__cp_set_ext(ucp_cp *cp, enum ucp__ext_slot slot, void *ext,
+                     void (*close)(void *ext));
+void ucp__cp_handle_opened(ucp_cp *cp);
+void ucp__cp_handle_closed(ucp_cp *cp);
+/* Monotonic milliseconds, any thread. */
+uint64_t ucp__now_ms(void);
+
+#endif

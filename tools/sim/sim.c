@@ -1,0 +1,1022 @@
+/*
+ * sim.c - HTTP UPnP device simulator (BinaryLight:1) on libmicrohttpd.
+ *
+ * One MHD daemon per ucp_sim, thread per connection, so a stalled or
+ * dripping connection never blocks the others. Every wait is done in steps
+ * of at most SIM_STEP_MS checking the per-sim stop flag, which bounds the
+ * time ucp_sim_stop() needs to join the connection threads.
+ */
+#include "sim.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SIM_CONN_LIMIT 512u
+#define SIM_CONN_TIMEOUT_S 30u
+#define SIM_MEM_LIMIT ((size_t)1024 * 1024) /* per connection; /bigheader */
+#define SIM_STEP_MS 20u
+#define SIM_BLOCK 16384u
+#define SIM_FILE_MAX ((uint64_t)16 * 1024 * 1024)
+#define SIM_BODY_MAX ((size_t)1024 * 1024) /* request bodies (POST later) */
+#define SIM_WAIT_MAX_MS 600000u
+#define SIM_BIGHDR_MAX ((uint64_t)512 * 1024)
+#define SIM_HUGE_MAX ((uint64_t)1024 * 1024 * 1024)
+#define SIM_DRIP_MAX ((uint64_t)16 * 1024 * 1024)
+#define SIM_DEEP_MAX 1000000u
+#define SIM_RESET_LEN 10000u
+#define SIM_OTHER_HOST "http://192.0.2.1:80" /* TEST-NET-1, RFC 5737 */
+#define SIM_CT_XML "text/xml; charset=\"utf-8\""
+#define SIM_SERVER "POSIX/1.0 UPnP/1.0 upnpcp-sim/1.0" /* UDA 1.0 2.1 */
+
+typedef struct sim_doc {
+  char *data;
+  size_t len;
+} sim_doc;
+
+struct ucp_sim {
+  struct MHD_Daemon *daemon;
+  atomic_bool stopping;
+  atomic_uint_fast64_t requests;
+  unsigned short port;
+  char *serve_dir;
+  char *udn;
+  char base_url[48];
+  char desc_url[64];
+  sim_doc desc;       /* /desc.xml */
+  sim_doc desc_other; /* /fault/otherhost */
+  sim_doc huge_head;  /* desc up to "</root>", then "<!-- " */
+  sim_doc scpd_sp;
+  sim_doc scpd_dim;
+  sim_doc malformed;
+  sim_doc doctype;
+  sim_doc index;
+};
+
+/* ------------------------------------------------------------------ */
+/* Growable buffer                                                    */
+/* ------------------------------------------------------------------ */
+
+typedef struct sim_buf {
+  char *p;
+  size_t len, cap;
+  bool oom;
+} sim_buf;
+
+static void sim_buf_add(sim_buf *b, const char *s, size_t n) {
+  if (b->oom) return;
+  if (b->len + n + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + n + 1) cap *= 2;
+    char *p = realloc(b->p, cap);
+    if (!p) {
+      b->oom = true;
+      return;
+    }
+    b->p = p;
+    b->cap = cap;
+  }
+  memcpy(b->p + b->len, s, n);
+  b->len += n;
+  b->p[b->len] = '\0';
+}
+
+static void sim_buf_str(sim_buf *b, const char *s) { sim_buf_add(b, s, strlen(s)); }
+
+/* Hands the buffer over as a document; 0 ok, -1 out of memory. */
+static int sim_buf_take(sim_buf *b, sim_doc *d) {
+  if (b->oom || !b->p) {
+    free(b->p);
+    *b = (sim_buf){0};
+    return -1;
+  }
+  d->data = b->p;
+  d->len = b->len;
+  *b = (sim_buf){0};
+  return 0;
+}
+
+/* XML character escaping for element content (XML 1.0 section 2.4). */
+static void sim_buf_escaped(sim_buf *b, const char *s) {
+  for (; *s; s++) {
+    switch (*s) {
+      case '&': sim_buf_str(b, "&amp;"); break;
+      case '<': sim_buf_str(b, "&lt;"); break;
+      case '>': sim_buf_str(b, "&gt;"); break;
+      case '"': sim_buf_str(b, "&quot;"); break;
+      case '\'': sim_buf_str(b, "&apos;"); break;
+      default: sim_buf_add(b, s, 1); break;
+    }
+  }
+}
+
+/* ------------------------------------------------------------------ */
+/* Documents                                                          */
+/* ------------------------------------------------------------------ */
+
+static int sim_join(const char *const *parts, sim_doc *d) {
+  sim_buf b = {0};
+  for (; *parts; parts++) sim_buf_str(&b, *parts);
+  return sim_buf_take(&b, d);
+}
+
+typedef struct sim_subst {
+  const char *key; /* token name between "{{" and "}}" */
+  const char *val; /* already escaped */
+} sim_subst;
+
+static void sim_expand_one(sim_buf *b, const char *tmpl, const sim_subst *subs,
+                           size_t nsubs) {
+  const char *p = tmpl;
+  const char *t;
+  while ((t = strstr(p, "{{")) != NULL) {
+    sim_buf_add(b, p, (size_t)(t - p));
+    const char *end = strstr(t + 2, "}}");
+    size_t klen = end ? (size_t)(end - t - 2) : 0;
+    size_t i = 0;
+    while (i < nsubs && (strlen(subs[i].key) != klen ||
+                         strncmp(subs[i].key, t + 2, klen) != 0))
+      i++;
+    if (!end || i == nsubs) { /* not a token: copy literally */
+      sim_buf_add(b, t, 2);
+      p = t + 2;
+      continue;
+    }
+    sim_buf_str(b, subs[i].val);
+    p = end + 2;
+  }
+  sim_buf_str(b, p);
+}
+
+static int sim_expand(const char *const *parts, const sim_subst *subs,
+                      size_t nsubs, sim_doc *d) {
+  sim_buf b = {0};
+  for (; *parts; parts++) sim_expand_one(&b, *parts, subs, nsubs);
+  return sim_buf_take(&b, d);
+}
+
+static int sim_build_desc(ucp_sim *s, const char *uuid, const char *name) {
+  sim_buf en = {0}, eu = {0};
+  sim_buf_escaped(&en, name);
+  sim_buf_escaped(&eu, uuid);
+  sim_buf_str(&en, "");
+  sim_buf_str(&eu, "");
+  int rc = -1;
+  if (!en.oom && !eu.oom) {
+    sim_subst subs[] = {{"NAME", en.p}, {"UUID", eu.p}, {"SP", ""}, {"DIM", ""}};
+    rc = sim_expand(ucp_sim_desc_tmpl, subs, 4, &s->desc);
+    subs[2].val = SIM_OTHER_HOST;
+    if (rc == 0) rc = sim_expand(ucp_sim_desc_tmpl, subs, 4, &s->desc_other);
+  }
+  free(en.p);
+  free(eu.p);
+  return rc;
+}
+
+/* /fault/huge body head: the description minus its end tag, in a comment. */
+static int sim_build_huge_head(ucp_sim *s) {
+  const char *end = strstr(s->desc.data, "</root>");
+  size_t n = end ? (size_t)(end - s->desc.data) : s->desc.len;
+  sim_buf b = {0};
+  sim_buf_add(&b, s->desc.data, n);
+  sim_buf_str(&b, "<!-- ");
+  return sim_buf_take(&b, &s->huge_head);
+}
+
+static int sim_build_docs(ucp_sim *s, const char *uuid, const char *name) {
+  if (sim_build_desc(s, uuid, name) != 0) return -1;
+  if (sim_build_huge_head(s) != 0) return -1;
+  if (sim_join(ucp_sim_scpd_switchpower, &s->scpd_sp) != 0) return -1;
+  if (sim_join(ucp_sim_scpd_dimming, &s->scpd_dim) != 0) return -1;
+  if (sim_join(ucp_sim_doc_malformed, &s->malformed) != 0) return -1;
+  if (sim_join(ucp_sim_doc_doctype, &s->doctype) != 0) return -1;
+  return sim_join(ucp_sim_doc_index, &s->index);
+}
+
+static void sim_free_docs(ucp_sim *s) {
+  sim_doc *docs[] = {&s->desc,      &s->desc_other, &s->huge_head,
+                     &s->scpd_sp,   &s->scpd_dim,   &s->malformed,
+                     &s->doctype,   &s->index};
+  for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
+    free(docs[i]->data);
+    *docs[i] = (sim_doc){0};
+  }
+}
+
+/* ------------------------------------------------------------------ */
+/* Waiting                                                            */
+/* ------------------------------------------------------------------ */
+
+static uint64_t sim_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void sim_sleep_ms(unsigned ms) {
+  struct timespec ts = {(time_t)(ms / 1000u), (long)(ms % 1000u) * 1000000L};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+}
+
+/* Waits ms in steps of SIM_STEP_MS; false if the sim is stopping. */
+static bool sim_wait_ms(ucp_sim *s, uint64_t ms) {
+  uint64_t end = sim_now_ms() + ms;
+  for (;;) {
+    if (atomic_load(&s->stopping)) return false;
+    uint64_t now = sim_now_ms();
+    if (now >= end) return true;
+    uint64_t left = end - now;
+    sim_sleep_ms(left < SIM_STEP_MS ? (unsigned)left : SIM_STEP_MS);
+  }
+}
+
+/* ------------------------------------------------------------------ */
+/* Requests and responses                                             */
+/* ------------------------------------------------------------------ */
+
+enum {
+  SIM_M_GET = 1u << 0,
+  SIM_M_HEAD = 1u << 1,
+  SIM_M_POST = 1u << 2,
+  SIM_M_SUBSCRIBE = 1u << 3,
+  SIM_M_UNSUBSCRIBE = 1u << 4,
+  SIM_M_READ = SIM_M_GET | SIM_M_HEAD
+};
+
+static const char *const sim_method_names[] = {"GET", "HEAD", "POST",
+                                               "SUBSCRIBE", "UNSUBSCRIBE"};
+#define SIM_NMETHODS (sizeof sim_method_names / sizeof sim_method_names[0])
+
+/* Per-request state, freed by sim_completed(). */
+typedef struct sim_req {
+  ucp_sim *sim;
+  struct MHD_Connection *conn;
+  const char *url; /* decoded path, no query */
+  unsigned method; /* one SIM_M_* bit, 0 if unknown */
+  char *body;      /* request body, NUL-terminated (for POST handlers) */
+  size_t body_len;
+  bool body_too_big;
+} sim_req;
+
+static unsigned sim_method_bit(const char *m) {
+  for (size_t i = 0; i < SIM_NMETHODS; i++)
+    if (strcmp(m, sim_method_names[i]) == 0) return 1u << i;
+  return 0;
+}
+
+/* Adds the common headers, queues and releases resp. */
+static enum MHD_Result sim_queue(sim_req *r, unsigned status,
+                                 struct MHD_Response *resp, const char *ctype) {
+  if (!resp) return MHD_NO;
+  MHD_add_response_header(resp, MHD_HTTP_HEADER_SERVER, SIM_SERVER);
+  if (ctype) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+  enum MHD_Result ret = MHD_queue_response(r->conn, status, resp);
+  MHD_destroy_response(resp);
+  return ret;
+}
+
+/* Replies with memory that outlives the daemon (sim docs, literals). */
+static enum MHD_Result sim_reply_static(sim_req *r, unsigned status,
+                                        const void *data, size_t len,
+                                        const char *ctype) {
+  struct MHD_Response *resp = MHD_create_response_from_buffer(
+      len, (void *)(uintptr_t)data, MHD_RESPMEM_PERSISTENT);
+  return sim_queue(r, status, resp, ctype);
+}
+
+static enum MHD_Result sim_reply_text(sim_req *r, unsigned status,
+                                      const char *text) {
+  return sim_reply_static(r, status, text, strlen(text), "text/plain");
+}
+
+static enum MHD_Result sim_reply_doc(sim_req *r, const sim_doc *d) {
+  return sim_reply_static(r, MHD_HTTP_OK, d->data, d->len, SIM_CT_XML);
+}
+
+/* Takes ownership of data (malloc'ed) in all cases. */
+static enum MHD_Result sim_reply_owned(sim_req *r, unsigned status, char *data,
+                                       size_t len, const char *ctype) {
+  struct MHD_Response *resp =
+      MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+  if (!resp) free(data);
+  return sim_queue(r, status, resp, ctype);
+}
+
+/*
+ * Reads the numeric query parameter key: absent = def, above max = max.
+ * Returns false if it is present but not a decimal number.
+ */
+static bool sim_qnum(sim_req *r, const char *key, uint64_t def, uint64_t max,
+                     uint64_t *out) {
+  const char *v =
+      MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
+  if (!v) {
+    *out = def;
+    return true;
+  }
+  if (*v < '0' || *v > '9') return false;
+  errno = 0;
+  char *end = NULL;
+  unsigned long long n = strtoull(v, &end, 10);
+  if (*end != '\0') return false;
+  *out = (errno == ERANGE || n > max) ? max : (uint64_t)n;
+  return true;
+}
+
+static enum MHD_Result sim_bad_param(sim_req *r) {
+  return sim_reply_text(r, MHD_HTTP_BAD_REQUEST, "bad query parameter\n");
+}
+
+/* ------------------------------------------------------------------ */
+/* Streamed bodies: drip, reset, huge, chunked                        */
+/* ------------------------------------------------------------------ */
+
+/* Body = head, then pad bytes, then tail, cut to total bytes. */
+typedef struct sim_stream {
+  ucp_sim *sim;
+  const char *head;
+  size_t head_len;
+  const char *tail;
+  size_t tail_len;
+  char pad;
+  uint64_t total;        /* body length */
+  uint64_t limit;        /* abort the connection at this offset */
+  uint64_t interval_ms;  /* delay before each byte after the first */
+} sim_stream;
+
+static uint64_t sim_stream_pad_len(const sim_stream *st) {
+  uint64_t fixed = (uint64_t)st->head_len + st->tail_len;
+  return st->total > fixed ? st->total - fixed : 0;
+}
+
+static void sim_stream_fill(const sim_stream *st, uint64_t pos, char *buf,
+                            size_t n) {
+  uint64_t pad_end = st->head_len + sim_stream_pad_len(st);
+  size_t i = 0;
+  while (i < n) {
+    uint64_t p = pos + i;
+    size_t k = n - i;
+    if (p < st->head_len) {
+      if (k > st->head_len - p) k = (size_t)(st->head_len - p);
+      memcpy(buf + i, st->head + p, k);
+    } else if (p < pad_end) {
+      if (k > pad_end - p) k = (size_t)(pad_end - p);
+      memset(buf + i, st->pad, k);
+    } else {
+      uint64_t t = p - pad_end;
+      if (k > st->tail_len - t) k = (size_t)(st->tail_len - t);
+      memcpy(buf + i, st->tail + t, k);
+    }
+    i += k;
+  }
+}
+
+static ssize_t sim_stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
+  sim_stream *st = cls;
+  if (atomic_load(&st->sim->stopping) || pos >= st->limit)
+    return MHD_CONTENT_READER_END_WITH_ERROR;
+  if (pos >= st->total) return MHD_CONTENT_READER_END_OF_STREAM;
+  if (st->interval_ms && pos > 0 && !sim_wait_ms(st->sim, st->interval_ms))
+    return MHD_CONTENT_READER_END_WITH_ERROR;
+  uint64_t n = st->total - pos;
+  if (n > st->limit - pos) n = st->limit - pos;
+  if (st->interval_ms && n > 1) n = 1;
+  if (n > max) n = max;
+  if (n > SSIZE_MAX) n = SSIZE_MAX;
+  sim_stream_fill(st, pos, buf, (size_t)n);
+  return (ssize_t)n;
+}
+
+/* chunked: no Content-Length, MHD uses chunked encoding (RFC 7230 4.1). */
+static enum MHD_Result sim_reply_stream(sim_req *r, const sim_stream *tmpl,
+                                        bool chunked, size_t block) {
+  sim_stream *st = malloc(sizeof *st);
+  if (!st) return MHD_NO;
+  *st = *tmpl;
+  st->sim = r->sim;
+  uint64_t size = chunked ? MHD_SIZE_UNKNOWN : st->total;
+  struct MHD_Response *resp =
+      MHD_create_response_from_callback(size, block, sim_stream_read, st, free);
+  if (!resp) free(st);
+  return sim_queue(r, MHD_HTTP_OK, resp, SIM_CT_XML);
+}
+
+/* A stream of the description, padded with spaces or cut to total. */
+static sim_stream sim_desc_stream(const ucp_sim *s, uint64_t total) {
+  sim_stream st = {0};
+  st.head = s->desc.data;
+  st.head_len = s->desc.len;
+  st.tail = "";
+  st.pad = ' ';
+  st.total = total;
+  st.limit = UINT64_MAX;
+  return st;
+}
+
+/* ------------------------------------------------------------------ */
+/* Handlers: device documents                                         */
+/* ------------------------------------------------------------------ */
+
+static enum MHD_Result sim_h_desc(sim_req *r) { return sim_reply_doc(r, &r->sim->desc); }
+
+static enum MHD_Result sim_h_scpd_sp(sim_req *r) {
+  return sim_reply_doc(r, &r->sim->scpd_sp);
+}
+
+static enum MHD_Result sim_h_scpd_dim(sim_req *r) {
+  return sim_reply_doc(r, &r->sim->scpd_dim);
+}
+
+static enum MHD_Result sim_h_icon(sim_req *r) {
+  return sim_reply_static(r, MHD_HTTP_OK, ucp_sim_icon_png,
+                          ucp_sim_icon_png_len, "image/png");
+}
+
+static enum MHD_Result sim_h_index(sim_req *r) {
+  const sim_doc *d = &r->sim->index;
+  return sim_reply_static(r, MHD_HTTP_OK, d->data, d->len,
+                          "text/html; charset=utf-8");
+}
+
+/* ------------------------------------------------------------------ */
+/* Handler: /files/<name>                                             */
+/* ------------------------------------------------------------------ */
+
+/* Relative, no "..", no backslash (NUL arrives as '\\': sim_unescape). */
+static bool sim_name_ok(const char *name) {
+  if (*name == '\0' || *name == '/' || strchr(name, '\\')) return false;
+  for (const char *p = name; *p;) {
+    size_t n = strcspn(p, "/");
+    if (n == 2 && p[0] == '.' && p[1] == '.') return false;
+    p += n;
+    if (*p == '/') p++;
+  }
+  return true;
+}
+
+static bool sim_read_all(int fd, char *buf, size_t want, size_t *got) {
+  size_t off = 0;
+  while (off < want) {
+    ssize_t n = read(fd, buf + off, want - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return false;
+    if (n == 0) break; /* file shrank */
+    off += (size_t)n;
+  }
+  *got = off;
+  return true;
+}
+
+/* Reads a regular file; returns the HTTP status (200, 404 or 500). */
+static unsigned sim_load_file(const char *path, char **data, size_t *len) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) return errno == ENOENT || errno == ENOTDIR ? 404u : 500u;
+  struct stat st;
+  unsigned status = 500;
+  if (fstat(fd, &st) != 0) goto out;
+  status = 404;
+  if (!S_ISREG(st.st_mode)) goto out;
+  status = 500;
+  if ((uint64_t)st.st_size > SIM_FILE_MAX) goto out;
+  size_t want = (size_t)st.st_size;
+  *data = malloc(want ? want : 1);
+  if (!*data) goto out;
+  if (!sim_read_all(fd, *data, want, len)) {
+    free(*data);
+    *data = NULL;
+    goto out;
+  }
+  status = 200;
+out:
+  close(fd);
+  return status;
+}
+
+static bool sim_ends_with(const char *s, const char *suffix) {
+  size_t n = strlen(s), k = strlen(suffix);
+  return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+static enum MHD_Result sim_h_files(sim_req *r) {
+  const char *name = r->url + strlen("/files/");
+  const char *dir = r->sim->serve_dir;
+  if (!dir || !sim_name_ok(name))
+    return sim_reply_text(r, MHD_HTTP_NOT_FOUND, "not found\n");
+  size_t plen = strlen(dir) + strlen(name) + 2;
+  char *path = malloc(plen);
+  if (!path) return MHD_NO;
+  snprintf(path, plen, "%s/%s", dir, name);
+  char *data = NULL;
+  size_t len = 0;
+  unsigned status = sim_load_file(path, &data, &len);
+  free(path);
+  if (status == 404) return sim_reply_text(r, status, "not found\n");
+  if (status != 200) return sim_reply_text(r, status, "cannot serve file\n");
+  const char *ctype = sim_ends_with(name, ".xml") ? "text/xml" : "text/plain";
+  return sim_reply_owned(r, MHD_HTTP_OK, data, len, ctype);
+}
+
+/* ------------------------------------------------------------------ */
+/* Handlers: faults                                                   */
+/* ------------------------------------------------------------------ */
+
+/* No response at all for ms, then the description; also /slow_headers. */
+static enum MHD_Result sim_h_stall(sim_req *r) {
+  uint64_t ms;
+  if (!sim_qnum(r, "ms", 60000, SIM_WAIT_MAX_MS, &ms)) return sim_bad_param(r);
+  if (!sim_wait_ms(r->sim, ms)) return MHD_NO; /* stopping: just close */
+  return sim_reply_doc(r, &r->sim->desc);
+}
+
+static enum MHD_Result sim_h_drip(sim_req *r) {
+  uint64_t bytes, interval;
+  if (!sim_qnum(r, "bytes", 200, SIM_DRIP_MAX, &bytes) ||
+      !sim_qnum(r, "interval_ms", 1000, SIM_WAIT_MAX_MS, &interval))
+    return sim_bad_param(r);
+  sim_stream st = sim_desc_stream(r->sim, bytes);
+  st.interval_ms = interval;
+  return sim_reply_stream(r, &st, false, 1);
+}
+
+/* Claims SIM_RESET_LEN bytes, sends `after` (always fewer), then aborts. */
+static enum MHD_Result sim_h_reset(sim_req *r) {
+  uint64_t after;
+  if (!sim_qnum(r, "after", 100, SIM_RESET_LEN - 1, &after))
+    return sim_bad_param(r);
+  sim_stream st = sim_desc_stream(r->sim, SIM_RESET_LEN);
+  st.limit = after;
+  return sim_reply_stream(r, &st, false, SIM_BLOCK);
+}
+
+/* Well-formed while it lasts: the padding sits inside a comment. */
+static enum MHD_Result sim_h_huge(sim_req *r) {
+  uint64_t bytes, chunked;
+  if (!sim_qnum(r, "bytes", 2u * 1024 * 1024, SIM_HUGE_MAX, &bytes) ||
+      !sim_qnum(r, "chunked", 0, 1, &chunked))
+    return sim_bad_param(r);
+  sim_stream st = sim_desc_stream(r->sim, bytes);
+  st.head = r->sim->huge_head.data;
+  st.head_len = r->sim->huge_head.len;
+  st.tail = " -->\n</root>\n";
+  st.tail_len = strlen(st.tail);
+  return sim_reply_stream(r, &st, chunked != 0, SIM_BLOCK);
+}
+
+static enum MHD_Result sim_h_chunked(sim_req *r) {
+  sim_stream st = sim_desc_stream(r->sim, r->sim->desc.len);
+  return sim_reply_stream(r, &st, true, SIM_BLOCK);
+}
+
+static enum MHD_Result sim_h_status(sim_req *r) {
+  uint64_t code;
+  if (!sim_qnum(r, "code", 500, 999, &code) || code < 200 || code > 599)
+    return sim_bad_param(r);
+  char text[64];
+  int n = snprintf(text, sizeof text, "simulated status %u\n", (unsigned)code);
+  struct MHD_Response *resp = MHD_create_response_from_buffer(
+      (size_t)n, text, MHD_RESPMEM_MUST_COPY);
+  return sim_queue(r, (unsigned)code, resp, "text/plain");
+}
+
+static enum MHD_Result sim_h_malformed(sim_req *r) {
+  return sim_reply_doc(r, &r->sim->malformed);
+}
+
+static enum MHD_Result sim_h_doctype(sim_req *r) {
+  return sim_reply_doc(r, &r->sim->doctype);
+}
+
+static enum MHD_Result sim_h_deep(sim_req *r) {
+  uint64_t depth;
+  if (!sim_qnum(r, "depth", 1000, SIM_DEEP_MAX, &depth)) return sim_bad_param(r);
+  sim_buf b = {0};
+  sim_buf_str(&b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+                  "<root xmlns=\"urn:schemas-upnp-org:device-1-0\">");
+  for (uint64_t i = 0; i < depth && !b.oom; i++) sim_buf_str(&b, "<e>");
+  for (uint64_t i = 0; i < depth && !b.oom; i++) sim_buf_str(&b, "</e>");
+  sim_buf_str(&b, "</root>\n");
+  sim_doc d;
+  if (sim_buf_take(&b, &d) != 0) return MHD_NO;
+  return sim_reply_owned(r, MHD_HTTP_OK, d.data, d.len, SIM_CT_XML);
+}
+
+static enum MHD_Result sim_h_bigheader(sim_req *r) {
+  uint64_t bytes;
+  if (!sim_qnum(r, "bytes", 100000, SIM_BIGHDR_MAX, &bytes))
+    return sim_bad_param(r);
+  const sim_doc *d = &r->sim->desc;
+  struct MHD_Response *resp = MHD_create_response_from_buffer(
+      d->len, d->data, MHD_RESPMEM_PERSISTENT);
+  char *val = malloc((size_t)bytes + 1);
+  if (!resp || !val) {
+    free(val);
+    if (resp) MHD_destroy_response(resp);
+    return MHD_NO;
+  }
+  memset(val, 'x', (size_t)bytes);
+  val[bytes] = '\0';
+  enum MHD_Result ok = MHD_add_response_header(resp, "X-Big", val);
+  free(val);
+  if (ok != MHD_YES) {
+    MHD_destroy_response(resp);
+    return sim_reply_text(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "no header\n");
+  }
+  return sim_queue(r, MHD_HTTP_OK, resp, SIM_CT_XML);
+}
+
+static enum MHD_Result sim_h_redirect(sim_req *r) {
+  const char *text = "moved\n";
+  struct MHD_Response *resp = MHD_create_response_from_buffer(
+      strlen(text), (void *)(uintptr_t)text, MHD_RESPMEM_PERSISTENT);
+  if (resp)
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, r->sim->desc_url);
+  return sim_queue(r, MHD_HTTP_FOUND, resp, "text/plain");
+}
+
+static enum MHD_Result sim_h_otherhost(sim_req *r) {
+  return sim_reply_doc(r, &r->sim->desc_other);
+}
+
+/* ------------------------------------------------------------------ */
+/* Dispatch                                                           */
+/* ------------------------------------------------------------------ */
+
+typedef enum MHD_Result (*sim_handler)(sim_req *r);
+
+typedef struct sim_route {
+  const char *path;
+  bool prefix;      /* path is a prefix ("/files/") */
+  unsigned methods; /* SIM_M_* bits accepted; others get 405 */
+  sim_handler fn;
+} sim_route;
+
+static const sim_route sim_routes[] = {
+    {"/", false, SIM_M_READ, sim_h_index},
+    {"/desc.xml", false, SIM_M_READ, sim_h_desc},
+    {"/SwitchPower.xml", false, SIM_M_READ, sim_h_scpd_sp},
+    {"/Dimming.xml", false, SIM_M_READ, sim_h_scpd_dim},
+    {"/icon.png", false, SIM_M_READ, sim_h_icon},
+    {"/files/", true, SIM_M_READ, sim_h_files},
+    {"/fault/stall", false, SIM_M_READ, sim_h_stall},
+    {"/fault/slow_headers", false, SIM_M_READ, sim_h_stall},
+    {"/fault/drip", false, SIM_M_READ, sim_h_drip},
+    {"/fault/reset", false, SIM_M_READ, sim_h_reset},
+    {"/fault/huge", false, SIM_M_READ, sim_h_huge},
+    {"/fault/status", false, SIM_M_READ, sim_h_status},
+    {"/fault/malformed", false, SIM_M_READ, sim_h_malformed},
+    {"/fault/doctype", false, SIM_M_READ, sim_h_doctype},
+    {"/fault/deep", false, SIM_M_READ, sim_h_deep},
+    {"/fault/bigheader", false, SIM_M_READ, sim_h_bigheader},
+    {"/fault/redirect", false, SIM_M_READ, sim_h_redirect},
+    {"/fault/otherhost", false, SIM_M_READ, sim_h_otherhost},
+    {"/fault/chunked", false, SIM_M_READ, sim_h_chunked},
+};
+
+static const sim_route *sim_find_route(const char *url) {
+  for (size_t i = 0; i < sizeof sim_routes / sizeof sim_routes[0]; i++) {
+    const sim_route *rt = &sim_routes[i];
+    if (rt->prefix ? strncmp(url, rt->path, strlen(rt->path)) == 0
+                   : strcmp(url, rt->path) == 0)
+      return rt;
+  }
+  return NULL;
+}
+
+static enum MHD_Result sim_method_not_allowed(sim_req *r, unsigned methods) {
+  char allow[64] = "";
+  for (size_t i = 0; i < SIM_NMETHODS; i++) {
+    if (!(methods & (1u << i))) continue;
+    if (allow[0]) strcat(allow, ", ");
+    strcat(allow, sim_method_names[i]);
+  }
+  const char *text = "method not allowed\n";
+  struct MHD_Response *resp = MHD_create_response_from_buffer(
+      strlen(text), (void *)(uintptr_t)text, MHD_RESPMEM_PERSISTENT);
+  if (resp) MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+  return sim_queue(r, MHD_HTTP_METHOD_NOT_ALLOWED, resp, "text/plain");
+}
+
+static enum MHD_Result sim_dispatch(sim_req *r) {
+  atomic_fetch_add(&r->sim->requests, 1);
+  const sim_route *rt = sim_find_route(r->url);
+  if (!rt) return sim_reply_text(r, MHD_HTTP_NOT_FOUND, "not found\n");
+  if (!(rt->methods & r->method)) return sim_method_not_allowed(r, rt->methods);
+  if (r->body_too_big) /* 413; the MHD macro name varies by version */
+    return sim_reply_text(r, 413u, "body too large\n");
+  return rt->fn(r);
+}
+
+/* Keeps the request body (up to SIM_BODY_MAX) for the handler. */
+static void sim_store_body(sim_req *r, const char *data, size_t n) {
+  if (r->body_too_big) return;
+  if (n > SIM_BODY_MAX - r->body_len) {
+    r->body_too_big = true;
+    return;
+  }
+  char *p = realloc(r->body, r->body_len + n + 1);
+  if (!p) {
+    r->body_too_big = true;
+    return;
+  }
+  memcpy(p + r->body_len, data, n);
+  r->body = p;
+  r->body_len += n;
+  r->body[r->body_len] = '\0';
+}
+
+static enum MHD_Result sim_access(void *cls, struct MHD_Connection *conn,
+                                  const char *url, const char *method,
+                                  const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **req_cls) {
+  (void)version;
+  sim_req *r = *req_cls;
+  if (!r) { /* headers only: set up, respond once the body is in */
+    r = calloc(1, sizeof *r);
+    if (!r) return MHD_NO;
+    r->sim = cls;
+    r->method = sim_method_bit(method);
+    *req_cls = r;
+    return MHD_YES;
+  }
+  if (*upload_data_size) {
+    sim_store_body(r, upload_data, *upload_data_size);
+    *upload_data_size = 0;
+    return MHD_YES;
+  }
+  r->conn = conn;
+  r->url = url;
+  return sim_dispatch(r);
+}
+
+static void sim_completed(void *cls, struct MHD_Connection *conn,
+                          void **req_cls, enum MHD_RequestTerminationCode toe) {
+  (void)cls;
+  (void)conn;
+  (void)toe;
+  sim_req *r = *req_cls;
+  if (!r) return;
+  free(r->body);
+  free(r);
+  *req_cls = NULL;
+}
+
+/*
+ * Percent-decoding (RFC 3986 2.1) for the path and query arguments. A
+ * decoded NUL would silently cut the path, so "%00" becomes '\\', which
+ * every path check rejects.
+ */
+static size_t sim_unescape(void *cls, struct MHD_Connection *conn, char *s) {
+  (void)cls;
+  (void)conn;
+  char *w = s;
+  for (const char *p = s; *p;) {
+    if (p[0] == '%' && p[1] == '0' && p[2] == '0') {
+      *w++ = '\\';
+      p += 3;
+    } else {
+      *w++ = *p++;
+    }
+  }
+  *w = '\0';
+  return MHD_http_unescape(s);
+}
+
+/* ------------------------------------------------------------------ */
+/* Life cycle                                                         */
+/* ------------------------------------------------------------------ */
+
+static void sim_free(ucp_sim *s) {
+  if (!s) return;
+  sim_free_docs(s);
+  free(s->serve_dir);
+  free(s->udn);
+  free(s);
+}
+
+static int sim_parse_addr(const char *addr, unsigned short port,
+                          struct sockaddr_in *sa) {
+  memset(sa, 0, sizeof *sa);
+  sa->sin_family = AF_INET;
+  sa->sin_port = htons(port);
+  if (inet_pton(AF_INET, addr, &sa->sin_addr) != 1) {
+    fprintf(stderr, "upnpcp sim: not an IPv4 address: %s\n", addr);
+    return -1;
+  }
+  return 0;
+}
+
+static struct MHD_Daemon *sim_start_daemon(ucp_sim *s,
+                                           const struct sockaddr_in *sa) {
+  unsigned flags = MHD_USE_THREAD_PER_CONNECTION |
+                   MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
+                   MHD_USE_AUTO | MHD_USE_ITC;
+  return MHD_start_daemon(
+      flags, 0, NULL, NULL, sim_access, s, MHD_OPTION_SOCK_ADDR,
+      (const struct sockaddr *)sa, MHD_OPTION_CONNECTION_LIMIT, SIM_CONN_LIMIT,
+      MHD_OPTION_CONNECTION_TIMEOUT, SIM_CONN_TIMEOUT_S,
+      MHD_OPTION_CONNECTION_MEMORY_LIMIT, SIM_MEM_LIMIT,
+      MHD_OPTION_NOTIFY_COMPLETED, sim_completed, s,
+      MHD_OPTION_UNESCAPE_CALLBACK, sim_unescape, s, MHD_OPTION_END);
+}
+
+/* Base URL host: the bind address, or loopback for the wildcard. */
+static void sim_set_urls(ucp_sim *s, const char *bind_addr) {
+  const char *host = strcmp(bind_addr, "0.0.0.0") == 0 ? "127.0.0.1" : bind_addr;
+  snprintf(s->base_url, sizeof s->base_url, "http://%s:%u", host,
+           (unsigned)s->port);
+  snprintf(s->desc_url, sizeof s->desc_url, "%s/desc.xml", s->base_url);
+}
+
+static int sim_init(ucp_sim *s, const ucp_sim_opts *o) {
+  const char *uuid = o->uuid ? o->uuid : UCP_SIM_DEFAULT_UUID;
+  const char *name = o->friendly_name ? o->friendly_name : UCP_SIM_DEFAULT_NAME;
+  if (o->serve_dir && !(s->serve_dir = strdup(o->serve_dir))) return -1;
+  size_t n = strlen(uuid) + sizeof "uuid:";
+  if (!(s->udn = malloc(n))) return -1;
+  snprintf(s->udn, n, "uuid:%s", uuid);
+  return sim_build_docs(s, uuid, name);
+}
+
+int ucp_sim_start(const ucp_sim_opts *opts, ucp_sim **out) {
+  ucp_sim_opts o = opts ? *opts : (ucp_sim_opts){0};
+  const char *bind_addr = o.bind_addr ? o.bind_addr : "127.0.0.1";
+  struct sockaddr_in sa;
+  *out = NULL;
+  if (sim_parse_addr(bind_addr, o.port, &sa) != 0) return -1;
+  ucp_sim *s = calloc(1, sizeof *s);
+  if (!s || sim_init(s, &o) != 0) {
+    fprintf(stderr, "upnpcp sim: out of memory\n");
+    sim_free(s);
+    return -1;
+  }
+  s->daemon = sim_start_daemon(s, &sa);
+  if (!s->daemon) {
+    fprintf(stderr, "upnpcp sim: cannot listen on %s:%u\n", bind_addr,
+            (unsigned)o.port);
+    sim_free(s);
+    return -1;
+  }
+  const union MHD_DaemonInfo *info =
+      MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+  s->port = info ? info->port : o.port;
+  sim_set_urls(s, bind_addr);
+  *out = s;
+  return 0;
+}
+
+unsigned short ucp_sim_port(const ucp_sim *s) { return s->port; }
+
+const char *ucp_sim_base_url(const ucp_sim *s) { return s->base_url; }
+
+const char *ucp_sim_description_url(const ucp_sim *s) { return s->desc_url; }
+
+const char *ucp_sim_udn(const ucp_sim *s) { return s->udn; }
+
+uint64_t ucp_sim_requests(const ucp_sim *s) {
+  return (uint64_t)atomic_load(&((ucp_sim *)(uintptr_t)s)->requests);
+}
+
+void ucp_sim_stop(ucp_sim *s) {
+  if (!s) return;
+  atomic_store(&s->stopping, true); /* waits notice within SIM_STEP_MS */
+  if (s->daemon) MHD_stop_daemon(s->daemon);
+  sim_free(s);
+}
+
+/* ------------------------------------------------------------------ */
+/* `upnpcp sim` command                                               */
+/* ------------------------------------------------------------------ */
+
+/* Set by SIGINT/SIGTERM; the only process-wide state, used by the CLI. */
+static volatile sig_atomic_t sim_sig_caught;
+
+static void sim_on_signal(int sig) {
+  (void)sig;
+  sim_sig_caught = 1;
+}
+
+static void sim_usage(FILE *f) {
+  fputs("usage: upnpcp sim [--port N] [--bind ADDR] [--serve-dir DIR]\n"
+        "                  [--uuid U] [--name NAME] [--duration S]\n"
+        "Serves a simulated UPnP BinaryLight:1 device until SIGINT/SIGTERM\n"
+        "or for S seconds. --port 0 (default) picks a free port.\n",
+        f);
+}
+
+typedef struct sim_cli {
+  ucp_sim_opts opts;
+  double duration; /* < 0: until a signal */
+  bool help;
+} sim_cli;
+
+/* "--key VALUE" or "--key=VALUE"; advances *i past what it consumed. */
+static bool sim_opt(int argc, char **argv, int *i, const char *key,
+                    const char **val) {
+  const char *a = argv[*i];
+  size_t n = strlen(key);
+  if (strncmp(a, key, n) != 0) return false;
+  if (a[n] == '=') {
+    *val = a + n + 1;
+    return true;
+  }
+  if (a[n] != '\0') return false;
+  *val = *i + 1 < argc ? argv[++*i] : NULL;
+  return true;
+}
+
+static bool sim_parse_port(const char *v, unsigned short *port) {
+  char *end = NULL;
+  if (!v || *v < '0' || *v > '9') return false;
+  unsigned long n = strtoul(v, &end, 10);
+  if (*end != '\0' || n > 65535) return false;
+  *port = (unsigned short)n;
+  return true;
+}
+
+static bool sim_parse_duration(const char *v, double *out) {
+  char *end = NULL;
+  if (!v || !*v) return false;
+  double d = strtod(v, &end);
+  if (*end != '\0' || !(d >= 0) || d > 1e9) return false;
+  *out = d;
+  return true;
+}
+
+/* One option at argv[*i]; false on a bad or unknown option. */
+static bool sim_parse_one(int argc, char **argv, int *i, sim_cli *c) {
+  const char *v = NULL;
+  ucp_sim_opts *o = &c->opts;
+  if (strcmp(argv[*i], "--help") == 0 || strcmp(argv[*i], "-h") == 0)
+    return (c->help = true);
+  if (sim_opt(argc, argv, i, "--port", &v)) return sim_parse_port(v, &o->port);
+  if (sim_opt(argc, argv, i, "--duration", &v))
+    return sim_parse_duration(v, &c->duration);
+  if (sim_opt(argc, argv, i, "--bind", &v)) return (o->bind_addr = v) != NULL;
+  if (sim_opt(argc, argv, i, "--serve-dir", &v))
+    return (o->serve_dir = v) != NULL;
+  if (sim_opt(argc, argv, i, "--uuid", &v)) return (o->uuid = v) && *v;
+  if (sim_opt(argc, argv, i, "--name", &v)) return (o->friendly_name = v) != NULL;
+  return false;
+}
+
+static int sim_parse_cli(int argc, char **argv, sim_cli *c) {
+  *c = (sim_cli){.duration = -1};
+  for (int i = 1; i < argc; i++) {
+    if (!sim_parse_one(argc, argv, &i, c)) {
+      fprintf(stderr, "upnpcp sim: bad option or value: %s\n", argv[i]);
+      sim_usage(stderr);
+      return -1;
+    }
+    if (c->help) break;
+  }
+  return 0;
+}
+
+static void sim_run_until_done(double duration) {
+  uint64_t end = duration >= 0 ? sim_now_ms() + (uint64_t)(duration * 1000.0)
+                               : UINT64_MAX;
+  while (!sim_sig_caught && sim_now_ms() < end) sim_sleep_ms(50);
+}
+
+int ucp_sim_main(int argc, char **argv) {
+  sim_cli c;
+  if (sim_parse_cli(argc, argv, &c) != 0) return 2;
+  if (c.help) {
+    sim_usage(stdout);
+    return 0;
+  }
+  struct sigaction sa, old_int, old_term;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = sim_on_signal;
+  sigemptyset(&sa.sa_mask);
+  sim_sig_caught = 0;
+  sigaction(SIGINT, &sa, &old_int);
+  sigaction(SIGTERM, &sa, &old_term);
+  ucp_sim *s = NULL;
+  int rc = 1;
+  if (ucp_sim_start(&c.opts, &s) == 0) {
+    printf("upnpcp sim: serving %s\n", ucp_sim_description_url(s));
+    fflush(stdout);
+    sim_run_until_done(c.duration);
+    ucp_sim_stop(s);
+    rc = 0;
+  }
+  sigaction(SIGINT, &old_int, NULL);
+  sigaction(SIGTERM, &old_term, NULL);
+  return rc;
+}

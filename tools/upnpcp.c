@@ -1,0 +1,446 @@
+/* upnpcp.c - the command-line tool. It uses only the public header
+ * (include/upnpcp.h), as curl's src/ does, plus the simulator for `sim`
+ * and `demo`. */
+#include <errno.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sim.h"
+#include "upnpcp.h"
+
+enum { FIELD_CAP = 256 };
+
+static volatile sig_atomic_t interrupted;
+static void on_sigint(int sig) {
+  (void)sig;
+  interrupted = 1;
+}
+
+/* ------------------------------------------------------- safe printing */
+
+/* Network strings are data: escape control characters and bidi overrides
+ * (U+202A..U+202E, U+2066..U+2069), and cap the length (SECURITY.md). */
+static void put_safe(FILE *f, const char *s) {
+  if (!s) {
+    fputs("-", f);
+    return;
+  }
+  size_t n = 0;
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++, n++) {
+    if (n >= FIELD_CAP) {
+      fputs("...", f);
+      return;
+    }
+    if (p[0] == 0xE2 && p[1] == 0x80 && p[2] >= 0xAA && p[2] <= 0xAE) {
+      fprintf(f, "\\u%04X", 0x2000 + (p[2] - 0x80));
+      p += 2;
+    } else if (p[0] == 0xE2 && p[1] == 0x81 && p[2] >= 0xA6 && p[2] <= 0xA9) {
+      fprintf(f, "\\u%04X", 0x2040 + (p[2] - 0x80));
+      p += 2;
+    } else if (*p < 0x20 || *p == 0x7F) {
+      fprintf(f, "\\x%02X", *p);
+    } else {
+      fputc(*p, f);
+    }
+  }
+}
+
+static void put_field(const char *label, const char *v, int indent) {
+  printf("%*s%-18s ", indent, "", label);
+  put_safe(stdout, v);
+  putchar('\n');
+}
+
+/* ------------------------------------------------------ tree printing */
+
+static const char *const dev_labels[UCP_DEVICE__FIELD_COUNT] = {
+    "deviceType", "friendlyName", "manufacturer", "manufacturerURL",
+    "modelDescription", "modelName", "modelNumber", "modelURL",
+    "serialNumber", "UDN", "UPC", "presentationURL"};
+static const char *const svc_labels[UCP_SERVICE__FIELD_COUNT] = {
+    "serviceType", "serviceId", "SCPDURL", "controlURL", "eventSubURL"};
+
+static void print_service(const ucp_service *s, int indent) {
+  printf("%*sservice\n", indent, "");
+  for (int f = 0; f < UCP_SERVICE__FIELD_COUNT; f++) {
+    const char *err = ucp_service_url_error(s, f);
+    if (err) {
+      printf("%*s%-18s (unusable: ", indent + 2, "", svc_labels[f]);
+      put_safe(stdout, err);
+      puts(")");
+    } else {
+      put_field(svc_labels[f], ucp_service_field_get(s, f), indent + 2);
+    }
+  }
+}
+
+static void print_icon(const ucp_icon *ic, int indent) {
+  printf("%*sicon               ", indent, "");
+  put_safe(stdout, ucp_icon_mimetype(ic));
+  printf(" %dx%d depth %d ", ucp_icon_width(ic), ucp_icon_height(ic),
+         ucp_icon_depth(ic));
+  put_safe(stdout, ucp_icon_url(ic) ? ucp_icon_url(ic) : ucp_icon_url_error(ic));
+  putchar('\n');
+}
+
+static void print_device(const ucp_device *d, int indent) {
+  printf("%*sdevice\n", indent, "");
+  for (int f = 0; f < UCP_DEVICE__FIELD_COUNT; f++) {
+    const char *v = ucp_device_field_get(d, f);
+    if (v) put_field(dev_labels[f], v, indent + 2);
+  }
+  for (size_t i = 0; i < ucp_device_icon_count(d); i++)
+    print_icon(ucp_device_icon(d, i), indent + 2);
+  for (size_t i = 0; i < ucp_device_service_count(d); i++)
+    print_service(ucp_device_service(d, i), indent + 2);
+  for (size_t i = 0; i < ucp_device_child_count(d); i++)
+    print_device(ucp_device_child(d, i), indent + 2);
+}
+
+static void print_description(const ucp_description *desc) {
+  int maj, min;
+  ucp_description_spec_version(desc, &maj, &min);
+  put_field("description", ucp_description_url(desc), 0);
+  put_field("base URL", ucp_description_base_url(desc), 0);
+  printf("%-18s %d.%d\n", "specVersion", maj, min);
+  if (ucp_description_config_id(desc) >= 0)
+    printf("%-18s %lld\n", "configId",
+           (long long)ucp_description_config_id(desc));
+  print_device(ucp_description_root(desc), 0);
+  const char *w = ucp_description_warnings(desc);
+  if (*w) {
+    printf("compliance warnings:\n");
+    for (const char *p = w; *p;) {
+      const char *e = strchr(p, '\n');
+      size_t n = e ? (size_t)(e - p) : strlen(p);
+      char line[FIELD_CAP + 1];
+      snprintf(line, sizeof line, "%.*s", (int)n, p);
+      printf("  ");
+      put_safe(stdout, line);
+      putchar('\n');
+      p += n + (e ? 1 : 0);
+    }
+  }
+}
+
+/* ------------------------------------------------------ JSON printing */
+
+static json_t *jstr(const char *s) { return s ? json_string(s) : json_null(); }
+
+static json_t *device_json(const ucp_device *d) {
+  json_t *o = json_object();
+  for (int f = 0; f < UCP_DEVICE__FIELD_COUNT; f++)
+    json_object_set_new(o, dev_labels[f], jstr(ucp_device_field_get(d, f)));
+  json_t *svcs = json_array(), *icons = json_array(), *kids = json_array();
+  for (size_t i = 0; i < ucp_device_service_count(d); i++) {
+    const ucp_service *s = ucp_device_service(d, i);
+    json_t *so = json_object();
+    for (int f = 0; f < UCP_SERVICE__FIELD_COUNT; f++) {
+      json_object_set_new(so, svc_labels[f], jstr(ucp_service_field_get(s, f)));
+      const char *err = ucp_service_url_error(s, f);
+      if (err) {
+        char key[40];
+        snprintf(key, sizeof key, "%sError", svc_labels[f]);
+        json_object_set_new(so, key, json_string(err));
+      }
+    }
+    json_array_append_new(svcs, so);
+  }
+  for (size_t i = 0; i < ucp_device_icon_count(d); i++) {
+    const ucp_icon *ic = ucp_device_icon(d, i);
+    json_array_append_new(icons,
+        json_pack("{s:o,s:i,s:i,s:i,s:o}", "mimetype", jstr(ucp_icon_mimetype(ic)),
+                  "width", ucp_icon_width(ic), "height", ucp_icon_height(ic),
+                  "depth", ucp_icon_depth(ic), "url", jstr(ucp_icon_url(ic))));
+  }
+  for (size_t i = 0; i < ucp_device_child_count(d); i++)
+    json_array_append_new(kids, device_json(ucp_device_child(d, i)));
+  json_object_set_new(o, "services", svcs);
+  json_object_set_new(o, "icons", icons);
+  json_object_set_new(o, "devices", kids);
+  return o;
+}
+
+static void print_json(uint64_t id, const ucp_description *desc,
+                       const ucp_result *r) {
+  json_t *o = json_object();
+  json_object_set_new(o, "id", json_integer((json_int_t)id));
+  json_object_set_new(o, "status", json_string(ucp_err_name(ucp_result_status(r))));
+  json_object_set_new(o, "httpStatus", json_integer(ucp_result_http_status(r)));
+  if (desc) {
+    json_object_set_new(o, "url", jstr(ucp_description_url(desc)));
+    json_object_set_new(o, "baseURL", jstr(ucp_description_base_url(desc)));
+    json_object_set_new(o, "warnings", jstr(ucp_description_warnings(desc)));
+    json_object_set_new(o, "root", device_json(ucp_description_root(desc)));
+  } else {
+    json_object_set_new(o, "detail", json_string(ucp_result_detail(r)));
+  }
+  char *s = json_dumps(o, JSON_INDENT(2) | JSON_ENSURE_ASCII);
+  if (s) puts(s);
+  free(s);
+  json_decref(o);
+}
+
+/* ------------------------------------------------- waiting for one op */
+
+typedef struct waiter {
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  int done;
+  int status;
+  int json;
+  int progress_tty;
+  uint64_t id;
+  const ucp_description *desc; /* a reference, when it loaded */
+  int quiet;
+} waiter;
+
+static void on_progress(uint64_t id, uint64_t num, uint64_t den, int status,
+                        void *user) {
+  waiter *w = user;
+  (void)id, (void)status;
+  if (!w->progress_tty) return;
+  if (den) fprintf(stderr, "\r  %llu of %llu bytes", (unsigned long long)num,
+                   (unsigned long long)den);
+  else fprintf(stderr, "\r  %llu bytes", (unsigned long long)num);
+}
+
+static void on_loaded(uint64_t id, const ucp_result *r, void *user) {
+  waiter *w = user;
+  if (w->progress_tty) fputs("\r\033[K", stderr);
+  const ucp_description *d = ucp_result_description(r);
+  if (w->json) {
+    print_json(id, d, r);
+  } else if (d && !w->quiet) {
+    print_description(d);
+  } else if (!d) {
+    fprintf(stderr, "upnpcp: request %llu failed: %s (%s)",
+            (unsigned long long)id, ucp_err_name(ucp_result_status(r)),
+            ucp_strerror(ucp_result_status(r)));
+    if (*ucp_result_detail(r)) {
+      fputs(": ", stderr);
+      put_safe(stderr, ucp_result_detail(r));
+    }
+    fputc('\n', stderr);
+  }
+  pthread_mutex_lock(&w->lock);
+  w->desc = d ? ucp_description_ref(d) : NULL;
+  w->status = ucp_result_status(r);
+  w->done = 1;
+  pthread_cond_signal(&w->cond);
+  pthread_mutex_unlock(&w->lock);
+}
+
+/* Wait for the completion; on Ctrl-C cancel through ucp_cancel(). Returns
+ * the op's status, or 130 when it was cancelled. */
+static int wait_or_cancel(ucp_cp *cp, waiter *w) {
+  pthread_mutex_lock(&w->lock);
+  while (!w->done) {
+    if (interrupted) {
+      pthread_mutex_unlock(&w->lock);
+      int rc = ucp_cancel(cp, w->id);
+      pthread_mutex_lock(&w->lock);
+      if (rc == UCP_OK) {
+        pthread_mutex_unlock(&w->lock);
+        if (w->progress_tty) fputs("\r\033[K", stderr);
+        fprintf(stderr, "upnpcp: request %llu cancelled\n",
+                (unsigned long long)w->id);
+        return 130;
+      }
+      interrupted = 0; /* too late: the completion is under way */
+      continue;
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += 50 * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+    pthread_cond_timedwait(&w->cond, &w->lock, &ts);
+  }
+  pthread_mutex_unlock(&w->lock);
+  return w->status;
+}
+
+static void waiter_init(waiter *w) {
+  memset(w, 0, sizeof *w);
+  pthread_mutex_init(&w->lock, NULL);
+  pthread_cond_init(&w->cond, NULL);
+}
+
+static void waiter_destroy(waiter *w) {
+  ucp_description_unref(w->desc);
+  pthread_cond_destroy(&w->cond);
+  pthread_mutex_destroy(&w->lock);
+}
+
+static void install_sigint(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_sigint;
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+}
+
+/* Load one description and wait for it. Returns the op status or 130. */
+static int describe_url(ucp_cp *cp, const char *url, int json, uint64_t ms,
+                        waiter *w) {
+  ucp_call_opts *o = ucp_call_opts_new();
+  if (!o) return UCP_E_NOMEM;
+  ucp_call_opts_set_progress(o, on_progress);
+  if (ms) ucp_call_opts_set_deadline(o, ms);
+  w->json = json;
+  w->progress_tty = isatty(STDERR_FILENO) && !json;
+  int rc = ucp_load_description(cp, url, o, on_loaded, w, &w->id);
+  ucp_call_opts_free(o);
+  if (rc != UCP_OK) {
+    fprintf(stderr, "upnpcp: cannot start: %s (%s)\n", ucp_err_name(rc),
+            ucp_strerror(rc));
+    return rc;
+  }
+  return wait_or_cancel(cp, w);
+}
+
+static int exit_code(int status) {
+  return status == 130 ? 130 : status == UCP_OK ? 0 : 1;
+}
+
+/* ------------------------------------------------------------ commands */
+
+static int cmd_describe(int argc, char **argv) {
+  const char *url = NULL;
+  int json = 0;
+  uint64_t ms = 0;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--json")) json = 1;
+    else if (!strcmp(argv[i], "--timeout") && i + 1 < argc)
+      ms = (uint64_t)strtoull(argv[++i], NULL, 10) * 1000u;
+    else if (argv[i][0] != '-' && !url) url = argv[i];
+    else {
+      fprintf(stderr, "usage: upnpcp describe URL [--json] [--timeout S]\n");
+      return 2;
+    }
+  }
+  if (!url) {
+    fprintf(stderr, "usage: upnpcp describe URL [--json] [--timeout S]\n");
+    return 2;
+  }
+  install_sigint();
+  ucp_cp *cp;
+  int rc = ucp_cp_new(NULL, &cp);
+  if (rc != UCP_OK) {
+    fprintf(stderr, "upnpcp: %s\n", ucp_strerror(rc));
+    return 1;
+  }
+  waiter w;
+  waiter_init(&w);
+  rc = describe_url(cp, url, json, ms, &w);
+  waiter_destroy(&w);
+  ucp_cp_free(cp);
+  return exit_code(rc);
+}
+
+static void demo_step(const char *title) { printf("\n== %s\n", title); }
+
+/* Start a load and cancel it while it is pending: UCP_OK, and no callback. */
+static int demo_cancel(ucp_cp *cp, const char *base) {
+  char url[300];
+  snprintf(url, sizeof url, "%s/fault/stall?ms=5000", base);
+  waiter w;
+  waiter_init(&w);
+  int rc = ucp_load_description(cp, url, NULL, on_loaded, &w, &w.id);
+  if (rc == UCP_OK) {
+    struct timespec ts = {0, 200 * 1000000L};
+    nanosleep(&ts, NULL);
+    rc = ucp_cancel(cp, w.id);
+    printf("request %llu to a stalled device: ucp_cancel -> %s\n",
+           (unsigned long long)w.id, ucp_err_name(rc));
+    printf("cancel again -> %s (outcome already delivered)\n",
+           ucp_err_name(ucp_cancel(cp, w.id)));
+  }
+  waiter_destroy(&w);
+  return rc;
+}
+
+static int demo_timeout(ucp_cp *cp, const char *base) {
+  char url[300];
+  snprintf(url, sizeof url, "%s/fault/drip?bytes=100&interval_ms=100", base);
+  waiter w;
+  ucp_call_opts *o = ucp_call_opts_new();
+  ucp_call_opts_set_deadline(o, 500);
+  waiter_init(&w);
+  w.quiet = 1;
+  int rc = ucp_load_description(cp, url, o, on_loaded, &w, &w.id);
+  ucp_call_opts_free(o);
+  if (rc == UCP_OK) rc = wait_or_cancel(cp, &w);
+  printf("a device dripping one byte per 100 ms, deadline 500 ms -> %s\n",
+         ucp_err_name(rc));
+  waiter_destroy(&w);
+  return rc == UCP_E_TIMEOUT ? UCP_OK : UCP_E_FAIL;
+}
+
+static int cmd_demo(int argc, char **argv) {
+  (void)argc, (void)argv;
+  ucp_sim *sim;
+  ucp_sim_opts so = {0};
+  if (ucp_sim_start(&so, &sim) != 0) return 1;
+  install_sigint();
+  printf("upnpcp %s demo: simulated BinaryLight at %s (loopback only)\n",
+         ucp_version(NULL), ucp_sim_description_url(sim));
+  ucp_cp *cp;
+  if (ucp_cp_new(NULL, &cp) != UCP_OK) {
+    ucp_sim_stop(sim);
+    return 1;
+  }
+  demo_step("describe: load the device description asynchronously");
+  waiter w;
+  waiter_init(&w);
+  int rc = describe_url(cp, ucp_sim_description_url(sim), 0, 0, &w);
+  waiter_destroy(&w);
+  if (rc == UCP_OK) {
+    demo_step("cancel: a pending request, by id");
+    rc = demo_cancel(cp, ucp_sim_base_url(sim));
+  }
+  if (rc == UCP_OK) {
+    demo_step("deadline: every operation has one");
+    rc = demo_timeout(cp, ucp_sim_base_url(sim));
+  }
+  ucp_cp_free(cp);
+  ucp_sim_stop(sim);
+  printf("\ndemo %s\n", rc == UCP_OK ? "finished" : "FAILED");
+  return exit_code(rc);
+}
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: upnpcp COMMAND [ARGS]\n"
+          "  describe URL [--json] [--timeout S]  load and print a device description\n"
+          "  sim [--port N] [--serve-dir DIR] ...  run the device simulator\n"
+          "  demo                                  simulator + control point, end to end\n"
+          "  version                               print the library version\n");
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  const char *cmd = argv[1];
+  if (!strcmp(cmd, "describe")) return cmd_describe(argc - 1, argv + 1);
+  if (!strcmp(cmd, "sim")) return ucp_sim_main(argc - 1, argv + 1);
+  if (!strcmp(cmd, "demo")) return cmd_demo(argc - 1, argv + 1);
+  if (!strcmp(cmd, "version")) {
+    printf("upnpcp %s\n", ucp_version(NULL));
+    return 0;
+  }
+  if (!strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+    usage(stdout);
+    return 0;
+  }
+  usage(stderr);
+  return 2;
+}
