@@ -137,6 +137,12 @@ void ucp__cp_handle_closed(ucp_cp *cp) {
   if (!cp->own_thread && cp->free_when_closed) free_memory(cp);
 }
 
+void ucp__cp_counter_add(ucp_cp *cp, ucp_counter which, int64_t delta) {
+  uv_mutex_lock(&cp->lock);
+  cp->counters[which] += (uint64_t)delta;
+  uv_mutex_unlock(&cp->lock);
+}
+
 uint64_t ucp_cp_counter(ucp_cp *cp, ucp_counter which) {
   if (!cp || (unsigned)which >= UCP_COUNTER__COUNT) return 0;
   uv_mutex_lock(&cp->lock);
@@ -364,7 +370,10 @@ static void dispatch_progress(ucp_cp *cp) {
     op->progress_dirty = 0;
     if (!progress_due(op)) continue;
     uv_mutex_lock(&cp->lock);
-    int live = op->state == UCP__OP_ACTIVE && !cp->close_requested;
+    /* A COMPLETING op still gets the progress it made before it finished:
+     * progress is dispatched before completions, never after. */
+    int live = (op->state == UCP__OP_ACTIVE ||
+                op->state == UCP__OP_COMPLETING) && !cp->close_requested;
     if (live) cp->dispatching = op->id;
     uv_mutex_unlock(&cp->lock);
     if (!live) continue;

@@ -113,6 +113,8 @@ enum ucp__ext_slot { UCP__EXT_HTTP, UCP__EXT__COUNT };
 void *ucp__cp_ext(ucp_cp *cp, enum ucp__ext_slot slot);
 void ucp__cp_set_ext(ucp_cp *cp, enum ucp__ext_slot slot, void *ext,
                      void (*close)(void *ext));
+/* Adjust a public counter (UCP_COUNTER_HTTP_ACTIVE...). Any thread. */
+void ucp__cp_counter_add(ucp_cp *cp, ucp_counter which, int64_t delta);
 void ucp__cp_handle_opened(ucp_cp *cp);
 void ucp__cp_handle_closed(ucp_cp *cp);
 /* Monotonic milliseconds, any thread. */

@@ -30,6 +30,7 @@ struct http_engine {
   uv_timer_t timer;
   poll_ctx *polls;
   ucp__http_req *wait_head, *wait_tail; /* waiting for a transfer slot */
+  ucp__http_req *doomed; /* failed inside a curl callback: reap after it */
   size_t active;
   size_t handles; /* open uv handles: the engine is freed at 0 */
   int closing;
@@ -47,6 +48,7 @@ struct ucp__http_req {
   size_t body_len;
   char *pin_ip;
   uint64_t max_body, max_headers, header_bytes, body_bytes;
+  uint64_t connect_timeout_ms, low_speed_time_s;
   uint64_t content_length;
   int phase;
   int headers_done;
@@ -54,7 +56,8 @@ struct ucp__http_req {
   int policy_refused;
   char *err_detail;
   ucp__http_req *wait_prev, *wait_next;
-  int waiting, running;
+  ucp__http_req *doomed_next;
+  int waiting, running, doomed;
   char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -150,6 +153,21 @@ static poll_ctx *poll_open(http_engine *eng, curl_socket_t fd) {
   return pc;
 }
 
+/* Out of memory inside a curl callback: curl 7.88 does not abort the
+ * transfer on our error, and we may not remove it from here, so mark it and
+ * let reap_doomed() end it once curl_multi_socket_action has returned. */
+static int doom(http_engine *eng, CURL *easy) {
+  ucp__http_req *r = NULL;
+  curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&r);
+  if (r && !r->doomed) {
+    r->doomed = 1;
+    r->err = UCP_E_NOMEM;
+    r->doomed_next = eng->doomed;
+    eng->doomed = r;
+  }
+  return -1;
+}
+
 static int socket_cb(CURL *easy, curl_socket_t s, int action, void *userp,
                      void *socketp) {
   (void)easy;
@@ -164,7 +182,7 @@ static int socket_cb(CURL *easy, curl_socket_t s, int action, void *userp,
   }
   if (!pc) {
     pc = poll_open(eng, s);
-    if (!pc) return -1;
+    if (!pc) return doom(eng, easy);
     curl_multi_assign(eng->multi, s, pc);
   }
   int ev = 0;
@@ -357,6 +375,9 @@ static void finish_req(ucp__http_req *r, CURLcode cc) {
   curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &code);
   ucp__http_outcome o = {map_curl_error(r, cc), (int)code, ""};
   char detail[768];
+  if (cc == CURLE_FILESIZE_EXCEEDED && !r->err_detail)
+    ucp__http_set_error(r, "Content-Length exceeds the cap of %llu bytes",
+                        (unsigned long long)r->max_body);
   if (o.status != UCP_OK) {
     const char *why = r->err_detail ? r->err_detail
                       : r->errbuf[0] ? r->errbuf
@@ -369,20 +390,38 @@ static void finish_req(ucp__http_req *r, CURLcode cc) {
 
 static void start_waiting(http_engine *eng);
 
+static void reap_doomed(http_engine *eng) {
+  while (eng->doomed) {
+    ucp__http_req *r = eng->doomed;
+    eng->doomed = r->doomed_next;
+    curl_multi_remove_handle(eng->multi, r->easy);
+    r->running = 0;
+    eng->active--;
+    ucp__cp_counter_add(eng->cp, UCP_COUNTER_HTTP_ACTIVE, -1);
+    ucp__http_set_error(r, "out of memory watching a socket");
+    finish_req(r, CURLE_OUT_OF_MEMORY);
+    free_req(r);
+  }
+}
+
 static void check_multi_info(http_engine *eng) {
   CURLMsg *msg;
+  reap_doomed(eng);
   int left;
   while ((msg = curl_multi_info_read(eng->multi, &left))) {
     if (msg->msg != CURLMSG_DONE) continue;
     ucp__http_req *r = NULL;
     CURLcode cc = msg->data.result;
     curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&r);
+    if (r->doomed) continue; /* reaped below */
     curl_multi_remove_handle(eng->multi, r->easy);
     r->running = 0;
     eng->active--;
+    ucp__cp_counter_add(eng->cp, UCP_COUNTER_HTTP_ACTIVE, -1);
     finish_req(r, cc);
     free_req(r);
   }
+  reap_doomed(eng);
   start_waiting(eng);
 }
 
@@ -426,17 +465,15 @@ static void set_callbacks(ucp__http_req *r) {
   curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, r);
 }
 
-static int configure(ucp__http_req *r, const ucp__http_spec *s) {
+static int configure(ucp__http_req *r) {
   CURL *e = r->easy;
   set_policy_opts(e);
   set_callbacks(r);
   if (curl_easy_setopt(e, CURLOPT_URL, r->url) != CURLE_OK) return UCP_E_URL;
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
-  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-                   (long)(s->connect_timeout_ms ? s->connect_timeout_ms : 5000));
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)r->connect_timeout_ms);
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME,
-                   (long)(s->low_speed_time_s ? s->low_speed_time_s : 30));
+  curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)r->low_speed_time_s);
   curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)r->max_body);
   if (r->body) {
     curl_easy_setopt(e, CURLOPT_POST, 1L);
@@ -448,13 +485,20 @@ static int configure(ucp__http_req *r, const ucp__http_spec *s) {
   return UCP_OK;
 }
 
+/* The easy handle is made only when the transfer gets a slot, so a request
+ * waiting in the queue costs its strings, not curl's buffers. */
 static int launch(ucp__http_req *r) {
   http_engine *eng = r->eng;
+  r->easy = curl_easy_init();
+  if (!r->easy) return UCP_E_NOMEM;
+  int rc = configure(r);
+  if (rc != UCP_OK) return rc;
   set_phase(r, UCP_PHASE_CONNECTING);
   if (curl_multi_add_handle(eng->multi, r->easy) != CURLM_OK)
     return UCP_E_NOMEM;
   r->running = 1;
   eng->active++;
+  ucp__cp_counter_add(eng->cp, UCP_COUNTER_HTTP_ACTIVE, 1);
   return UCP_OK;
 }
 
@@ -488,8 +532,7 @@ static ucp__http_req *req_new(http_engine *eng, const ucp__http_spec *s) {
   r->url = ucp__strdup(s->url);
   r->method = ucp__strdup(s->method ? s->method : "GET");
   r->pin_ip = s->pin_ip ? ucp__strdup(s->pin_ip) : NULL;
-  r->easy = curl_easy_init();
-  if (!r->url || !r->method || (s->pin_ip && !r->pin_ip) || !r->easy) {
+  if (!r->url || !r->method || (s->pin_ip && !r->pin_ip)) {
     free_req(r);
     return NULL;
   }
@@ -498,6 +541,8 @@ static ucp__http_req *req_new(http_engine *eng, const ucp__http_spec *s) {
   r->max_body = s->max_body ? s->max_body : 1024 * 1024;
   r->max_headers = s->max_headers ? s->max_headers : 64 * 1024;
   r->content_length = UINT64_MAX;
+  r->connect_timeout_ms = s->connect_timeout_ms ? s->connect_timeout_ms : 5000;
+  r->low_speed_time_s = s->low_speed_time_s ? s->low_speed_time_s : 30;
   return r;
 }
 
@@ -511,7 +556,6 @@ int ucp__http_start(ucp_cp *cp, const ucp__http_spec *spec,
   r->sink = *sink;
   r->ctx = ctx;
   int rc = build_headers(r, spec->headers);
-  if (rc == UCP_OK) rc = configure(r, spec);
   if (rc != UCP_OK) {
     free_req(r);
     return rc;
@@ -536,9 +580,17 @@ void ucp__http_abort(ucp__http_req *r) {
   if (!r) return;
   http_engine *eng = r->eng;
   if (r->waiting) wait_unlink(r);
+  if (r->doomed) {
+    for (ucp__http_req **pp = &eng->doomed; *pp; pp = &(*pp)->doomed_next)
+      if (*pp == r) {
+        *pp = r->doomed_next;
+        break;
+      }
+  }
   if (r->running) {
     curl_multi_remove_handle(eng->multi, r->easy);
     eng->active--;
+    ucp__cp_counter_add(eng->cp, UCP_COUNTER_HTTP_ACTIVE, -1);
   }
   free_req(r);
   start_waiting(eng);
@@ -546,6 +598,7 @@ void ucp__http_abort(ucp__http_req *r) {
 
 const char *ucp__http_header(ucp__http_req *r, const char *name) {
   struct curl_header *h = NULL;
+  if (!r->easy) return NULL;
   if (curl_easy_header(r->easy, name, 0, CURLH_HEADER, -1, &h) != CURLHE_OK)
     return NULL;
   return h->value;

@@ -52,6 +52,7 @@ struct ucp_sim {
   struct MHD_Daemon *daemon;
   atomic_bool stopping;
   atomic_uint_fast64_t requests;
+  atomic_uint_fast64_t connections;
   unsigned short port;
   char *serve_dir;
   char *udn;
@@ -233,11 +234,26 @@ static void sim_sleep_ms(unsigned ms) {
   }
 }
 
-/* Waits ms in steps of SIM_STEP_MS; false if the sim is stopping. */
-static bool sim_wait_ms(ucp_sim *s, uint64_t ms) {
+/* True if the peer closed (or half-closed) its side, or the socket failed. */
+static bool sim_peer_gone(struct MHD_Connection *conn) {
+  const union MHD_ConnectionInfo *ci =
+      conn ? MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD)
+           : NULL;
+  if (!ci) return false;
+  char c;
+  ssize_t n = recv(ci->connect_fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n == 0) return true;
+  return n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
+}
+
+/*
+ * Waits ms in steps of SIM_STEP_MS. False if the sim is stopping or the
+ * client of conn (may be NULL) went away, so no thread outlives its peer.
+ */
+static bool sim_wait_ms(ucp_sim *s, struct MHD_Connection *conn, uint64_t ms) {
   uint64_t end = sim_now_ms() + ms;
   for (;;) {
-    if (atomic_load(&s->stopping)) return false;
+    if (atomic_load(&s->stopping) || sim_peer_gone(conn)) return false;
     uint64_t now = sim_now_ms();
     if (now >= end) return true;
     uint64_t left = end - now;
@@ -357,6 +373,7 @@ typedef struct sim_stream {
   uint64_t total;        /* body length */
   uint64_t limit;        /* abort the connection at this offset */
   uint64_t interval_ms;  /* delay before each byte after the first */
+  struct MHD_Connection *conn; /* the one connection using this stream */
 } sim_stream;
 
 static uint64_t sim_stream_pad_len(const sim_stream *st) {
@@ -391,7 +408,7 @@ static ssize_t sim_stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
   if (atomic_load(&st->sim->stopping) || pos >= st->limit)
     return MHD_CONTENT_READER_END_WITH_ERROR;
   if (pos >= st->total) return MHD_CONTENT_READER_END_OF_STREAM;
-  if (st->interval_ms && pos > 0 && !sim_wait_ms(st->sim, st->interval_ms))
+  if (st->interval_ms && pos > 0 && !sim_wait_ms(st->sim, st->conn, st->interval_ms))
     return MHD_CONTENT_READER_END_WITH_ERROR;
   uint64_t n = st->total - pos;
   if (n > st->limit - pos) n = st->limit - pos;
@@ -409,6 +426,7 @@ static enum MHD_Result sim_reply_stream(sim_req *r, const sim_stream *tmpl,
   if (!st) return MHD_NO;
   *st = *tmpl;
   st->sim = r->sim;
+  st->conn = r->conn;
   uint64_t size = chunked ? MHD_SIZE_UNKNOWN : st->total;
   struct MHD_Response *resp =
       MHD_create_response_from_callback(size, block, sim_stream_read, st, free);
@@ -539,7 +557,7 @@ static enum MHD_Result sim_h_files(sim_req *r) {
 static enum MHD_Result sim_h_stall(sim_req *r) {
   uint64_t ms;
   if (!sim_qnum(r, "ms", 60000, SIM_WAIT_MAX_MS, &ms)) return sim_bad_param(r);
-  if (!sim_wait_ms(r->sim, ms)) return MHD_NO; /* stopping: just close */
+  if (!sim_wait_ms(r->sim, r->conn, ms)) return MHD_NO; /* stop or gone */
   return sim_reply_doc(r, &r->sim->desc);
 }
 
@@ -775,6 +793,17 @@ static void sim_completed(void *cls, struct MHD_Connection *conn,
   *req_cls = NULL;
 }
 
+/* Counts accepted TCP connections (keep-alive checks). */
+static void sim_on_connection(void *cls, struct MHD_Connection *conn,
+                              void **socket_ctx,
+                              enum MHD_ConnectionNotificationCode code) {
+  ucp_sim *s = cls;
+  (void)conn;
+  (void)socket_ctx;
+  if (code == MHD_CONNECTION_NOTIFY_STARTED)
+    atomic_fetch_add(&s->connections, 1);
+}
+
 /*
  * Percent-decoding (RFC 3986 2.1) for the path and query arguments. A
  * decoded NUL would silently cut the path, so "%00" becomes '\\', which
@@ -826,11 +855,12 @@ static struct MHD_Daemon *sim_start_daemon(ucp_sim *s,
                    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
                    MHD_USE_AUTO | MHD_USE_ITC;
   return MHD_start_daemon(
-      flags, 0, NULL, NULL, sim_access, s, MHD_OPTION_SOCK_ADDR,
+      flags, ntohs(sa->sin_port), NULL, NULL, sim_access, s, MHD_OPTION_SOCK_ADDR,
       (const struct sockaddr *)sa, MHD_OPTION_CONNECTION_LIMIT, SIM_CONN_LIMIT,
       MHD_OPTION_CONNECTION_TIMEOUT, SIM_CONN_TIMEOUT_S,
       MHD_OPTION_CONNECTION_MEMORY_LIMIT, SIM_MEM_LIMIT,
       MHD_OPTION_NOTIFY_COMPLETED, sim_completed, s,
+      MHD_OPTION_NOTIFY_CONNECTION, sim_on_connection, s,
       MHD_OPTION_UNESCAPE_CALLBACK, sim_unescape, s, MHD_OPTION_END);
 }
 
@@ -889,6 +919,10 @@ const char *ucp_sim_udn(const ucp_sim *s) { return s->udn; }
 
 uint64_t ucp_sim_requests(const ucp_sim *s) {
   return (uint64_t)atomic_load(&((ucp_sim *)(uintptr_t)s)->requests);
+}
+
+uint64_t ucp_sim_connections(const ucp_sim *s) {
+  return (uint64_t)atomic_load(&((ucp_sim *)(uintptr_t)s)->connections);
 }
 
 void ucp_sim_stop(ucp_sim *s) {
@@ -966,7 +1000,10 @@ static bool sim_parse_one(int argc, char **argv, int *i, sim_cli *c) {
   if (sim_opt(argc, argv, i, "--port", &v)) return sim_parse_port(v, &o->port);
   if (sim_opt(argc, argv, i, "--duration", &v))
     return sim_parse_duration(v, &c->duration);
-  if (sim_opt(argc, argv, i, "--bind", &v)) return (o->bind_addr = v) != NULL;
+  if (sim_opt(argc, argv, i, "--bind", &v)) {
+    struct in_addr a;
+    return (o->bind_addr = v) && inet_pton(AF_INET, v, &a) == 1;
+  }
   if (sim_opt(argc, argv, i, "--serve-dir", &v))
     return (o->serve_dir = v) != NULL;
   if (sim_opt(argc, argv, i, "--uuid", &v)) return (o->uuid = v) && *v;
@@ -977,8 +1014,9 @@ static bool sim_parse_one(int argc, char **argv, int *i, sim_cli *c) {
 static int sim_parse_cli(int argc, char **argv, sim_cli *c) {
   *c = (sim_cli){.duration = -1};
   for (int i = 1; i < argc; i++) {
+    const char *opt = argv[i];
     if (!sim_parse_one(argc, argv, &i, c)) {
-      fprintf(stderr, "upnpcp sim: bad option or value: %s\n", argv[i]);
+      fprintf(stderr, "upnpcp sim: bad option or value: %s\n", opt);
       sim_usage(stderr);
       return -1;
     }

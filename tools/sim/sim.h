@@ -36,6 +36,8 @@ const char *ucp_sim_description_url(const ucp_sim *s);
 const char *ucp_sim_udn(const ucp_sim *s);
 /* Requests dispatched so far (counted before the response is queued). */
 uint64_t ucp_sim_requests(const ucp_sim *s);
+/* TCP connections accepted so far (counted when accepted). */
+uint64_t ucp_sim_connections(const ucp_sim *s);
 /* Stops promptly (< 1 s even mid-fault) and frees everything; NULL is ok. */
 void ucp_sim_stop(ucp_sim *s);
 /* Entry of `upnpcp sim`: argv[0] is "sim". Returns the exit status. */

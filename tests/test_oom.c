@@ -1,0 +1,107 @@
+/* test_oom.c - out of memory returns an error and never aborts, leaks or
+ * hangs (nghttp2 failmalloc style): every allocation of the library (and
+ * of expat, which allocates through it) is failed in turn. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/upnpcp_internal_test.h"
+#include "helpers.h"
+
+static char *read_file(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  *len = 0;
+  if (!f) return NULL;
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  char *b = malloc((size_t)n + 1);
+  if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
+    free(b);
+    b = NULL;
+  }
+  fclose(f);
+  *len = (size_t)n;
+  return b;
+}
+
+/* Parse a real description with the n-th allocation failing, for every n
+ * until it succeeds. */
+static void parse_survives_every_failed_allocation(void **state) {
+  (void)state;
+  size_t len = 0;
+  char *doc = read_file(UCP_CORPUS_DIR "/description/sonos-play1-s1-device_description.xml", &len);
+  if (!doc) skip();
+  long n;
+  int nomem = 0;
+  for (n = 0; n < 100000; n++) {
+    const ucp_description *d = NULL;
+    char detail[256];
+    ucp__test_mem_fail_after(n);
+    int rc = ucp_description_parse(doc, len, "http://10.0.0.5:1400/xml/desc.xml",
+                                   &d, detail, sizeof detail);
+    ucp__test_mem_fail_after(-1);
+    if (rc == UCP_OK) {
+      assert_non_null(ucp_description_root(d));
+      ucp_description_unref(d);
+      break;
+    }
+    assert_int_equal(rc, UCP_E_NOMEM);
+    assert_null(d);
+    nomem++;
+  }
+  printf("  parse: %d failing allocation points, success after %ld\n", nomem, n);
+  assert_true(nomem > 5);
+  free(doc);
+}
+
+static void load_survives_every_failed_allocation(void **state) {
+  (void)state;
+  ucp_sim *sim = test_sim_start();
+  assert_non_null(sim);
+  const char *url = sim_url(sim, "/desc.xml");
+  long n;
+  int failures = 0;
+  for (n = 0; n < 5000; n++) {
+    ucp_cp *cp = NULL;
+    ucp__test_mem_fail_after(n);
+    int rc = ucp_cp_new(NULL, &cp);
+    if (rc != UCP_OK) {
+      ucp__test_mem_fail_after(-1);
+      assert_int_equal(rc, UCP_E_NOMEM);
+      failures++;
+      continue;
+    }
+    probe p;
+    probe_init(&p);
+    rc = probe_load(cp, &p, url, 3000);
+    if (rc == UCP_OK) {
+      assert_int_equal(probe_wait(&p, 10000), 0);
+      rc = p.status;
+    }
+    ucp__test_mem_fail_after(-1);
+    ucp_cp_free(cp);
+    probe_destroy(&p);
+    if (rc == UCP_OK) break;
+    if (rc != UCP_E_NOMEM) printf("  allocation %ld: %s: %s\n", n, ucp_err_name(rc), p.detail);
+    assert_int_equal(rc, UCP_E_NOMEM);
+    failures++;
+  }
+  printf("  load: %d failing allocation points, success after %ld\n", failures, n);
+  assert_true(failures > 5);
+  assert_true(n < 5000);
+  ucp_sim_stop(sim);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(parse_survives_every_failed_allocation),
+      cmocka_unit_test(load_survives_every_failed_allocation),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
