@@ -98,13 +98,15 @@ void *ucp__registry_del(ucp__registry *r, uint64_t key) {
 }
 
 size_t ucp__registry_drain(ucp__registry *r, void **out, size_t max) {
-  size_t n = 0;
-  for (size_t i = 0; i < r->cap && n < max; i++) {
-    if (r->keys[i] == 0) continue;
-    out[n++] = r->vals[i];
-    r->keys[i] = 0;
-    r->vals[i] = NULL;
+  size_t n = 0, i = 0;
+  /* Remove through _del so a partial drain keeps every probe chain intact:
+   * the backward shift may move a later entry into slot i, so look again. */
+  while (n < max && r->count > 0 && i < r->cap) {
+    if (r->keys[i] == 0) {
+      i++;
+      continue;
+    }
+    out[n++] = ucp__registry_del(r, r->keys[i]);
   }
-  r->count -= n;
   return n;
 }

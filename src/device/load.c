@@ -14,17 +14,25 @@ typedef struct load_op {
   ucp__http_req *req;
   ucp__desc_parser *parser;
   ucp_description *desc;
-  int pin; /* the URL's host is an IP literal: pin connections to it */
-  char host[UCP__HOST_MAX];
+  char pin[48]; /* the URL's host when an IP literal: connect only there */
   char url[]; /* flexible: one allocation per pending load */
 } load_op;
 
+/* The parser is made when the body starts, so a load waiting for a slot or
+ * a response costs no parser buffers. */
 static int on_headers(void *ctx, int http_status, uint64_t content_length) {
   load_op *op = ctx;
   (void)content_length;
-  if (http_status >= 200 && http_status < 300) return UCP_OK;
-  ucp__http_set_error(op->req, "HTTP status %d", http_status);
-  return UCP_E_HTTP;
+  if (http_status < 200 || http_status >= 300) {
+    ucp__http_set_error(op->req, "HTTP status %d", http_status);
+    return UCP_E_HTTP;
+  }
+  ucp__desc_limits lim;
+  ucp__desc_limits_from_cp(op->base.cp, &lim);
+  op->parser = ucp__desc_parser_new(&lim);
+  if (op->parser) return UCP_OK;
+  ucp__http_set_error(op->req, "out of memory for the parser");
+  return UCP_E_NOMEM;
 }
 
 static int on_body(void *ctx, const char *p, size_t n) {
@@ -41,6 +49,11 @@ static void on_progress(void *ctx, int phase, uint64_t now, uint64_t total) {
 }
 
 static void parsed(load_op *op, int http_status) {
+  if (!op->parser) { /* 2xx with no body at all */
+    ucp__op_fail(&op->base, UCP_E_XML, http_status,
+                 "description %s: empty response", op->url);
+    return;
+  }
   int rc = ucp__desc_parser_finish(op->parser, &op->desc);
   if (rc != UCP_OK) {
     ucp__op_fail(&op->base, rc, http_status, "description %s: %s", op->url,
@@ -72,18 +85,12 @@ static const ucp__http_sink sink = {on_headers, on_body, on_progress, on_done};
 static int load_start(ucp__op *base) {
   load_op *op = (load_op *)base;
   ucp_cp *cp = base->cp;
-  ucp__desc_limits lim;
-  ucp__desc_limits_from_cp(cp, &lim);
-  op->parser = ucp__desc_parser_new(&lim);
-  if (!op->parser)
-    return ucp__op_fail(base, UCP_E_NOMEM, 0, "description %s: out of memory",
-                        op->url);
   ucp__http_spec spec = {
       .method = "GET",
       .url = op->url,
-      .max_body = lim.max_bytes,
+      .max_body = ucp__cp_limit(cp, UCP_LIMIT_DESC_BYTES),
       .max_headers = ucp__cp_limit(cp, UCP_LIMIT_HEADER_BYTES),
-      .pin_ip = op->pin ? op->host : NULL,
+      .pin_ip = op->pin[0] ? op->pin : NULL,
   };
   int rc = ucp__http_start(cp, &spec, &sink, op, &op->req);
   if (rc != UCP_OK)
@@ -120,9 +127,11 @@ int ucp_load_description(ucp_cp *cp, const char *url,
   if (!op) return UCP_E_NOMEM;
   memcpy(op->url, url, n + 1);
   const char *why;
-  int rc = ucp__url_check_http(url, op->host, sizeof op->host, &why);
+  char host[UCP__HOST_MAX];
+  int rc = ucp__url_check_http(url, host, sizeof host, &why);
   if (rc == UCP_OK) {
-    op->pin = ucp__url_host_is_ip(op->host);
+    if (ucp__url_host_is_ip(host) && strlen(host) < sizeof op->pin)
+      strcpy(op->pin, host);
     rc = ucp__op_submit(cp, &op->base, &load_vt, opts, done, user, id);
   }
   if (rc != UCP_OK) ucp__free(op);

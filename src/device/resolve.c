@@ -13,6 +13,7 @@
 typedef struct resolver {
   ucp_description *d;
   const char *base;     /* what relative URLs resolve against */
+  ucp__url_base *parsed_base;
   char host[UCP__HOST_MAX]; /* the device's host, from LOCATION */
   int have_host;
 } resolver;
@@ -36,20 +37,13 @@ static int resolve_one(resolver *r, const char *raw, const char **url,
     *err = why;
     return UCP_OK;
   }
-  char *abs = ucp__url_resolve(r->base, raw, &why);
-  if (!abs) {
-    if (!why) return UCP_E_NOMEM;
-    *err = why;
-    return UCP_OK;
-  }
   char host[UCP__HOST_MAX];
-  int rc = ucp__url_check_http(abs, host, sizeof host, &why);
-  if (rc == UCP_E_NOMEM) {
-    ucp__free(abs);
-    return rc;
-  }
-  if (rc != UCP_OK) {
+  char *abs = ucp__url_base_resolve(r->parsed_base, raw, host, sizeof host, &why);
+  int rc = UCP_OK;
+  if (!abs && !why) return UCP_E_NOMEM;
+  if (!abs) {
     snprintf(msg, sizeof msg, "'%.200s': %s", raw, why);
+    rc = UCP_E_URL;
   } else if (strcasecmp(host, r->host) != 0) {
     snprintf(msg, sizeof msg, "names host %s, not the device's host %s",
              host, r->host);
@@ -120,7 +114,12 @@ int ucp__desc_resolve(ucp_description *d, const char *location) {
   if (rc != UCP_OK) return rc;
   d->base_url = r.base ? arena_str(d, r.base) : "";
   if (!d->base_url) return UCP_E_NOMEM;
+  if (r.have_host) {
+    r.parsed_base = ucp__url_base_new(r.base);
+    if (!r.parsed_base) return UCP_E_NOMEM; /* the base was checked above */
+  }
   for (size_t i = 0; rc == UCP_OK && i < d->ndevices; i++)
     rc = resolve_device(&r, d->devices[i]);
+  ucp__url_base_free(r.parsed_base);
   return rc;
 }

@@ -42,8 +42,7 @@ int ucp_description_parse(const char *xml, size_t len, const char *url,
   ucp__desc_parser *p = ucp__desc_parser_new(NULL);
   if (!p) return UCP_E_NOMEM;
   ucp_description *d = NULL;
-  int rc = ucp__desc_parser_feed(p, xml ? xml : "", len);
-  if (rc == UCP_OK) rc = ucp__desc_parser_finish(p, &d);
+  int rc = ucp__desc_parser_parse_all(p, xml ? xml : "", len, &d);
   if (rc != UCP_OK) set_detail(detail, detail_len, ucp__desc_parser_error(p));
   ucp__desc_parser_free(p);
   if (rc == UCP_OK && (rc = ucp__desc_resolve(d, url)) != UCP_OK) {

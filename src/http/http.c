@@ -14,6 +14,7 @@
 
 #include "../core/mem.h"
 #include "../core/op.h"
+#include "url.h"
 
 typedef struct http_engine http_engine;
 
@@ -42,11 +43,12 @@ struct ucp__http_req {
   struct curl_slist *headers;
   ucp__http_sink sink;
   void *ctx;
-  char *url;
-  char *method;
+  const char *url;      /* borrowed from the spec, like every string */
+  const char *method;
+  const char *const *extra_headers;
   const char *body;
   size_t body_len;
-  char *pin_ip;
+  const char *pin_ip;
   uint64_t max_body, max_headers, header_bytes, body_bytes;
   uint64_t connect_timeout_ms, low_speed_time_s;
   uint64_t content_length;
@@ -58,7 +60,7 @@ struct ucp__http_req {
   ucp__http_req *wait_prev, *wait_next;
   ucp__http_req *doomed_next;
   int waiting, running, doomed;
-  char errbuf[CURL_ERROR_SIZE];
+  char *errbuf; /* CURL_ERROR_SIZE, made with the easy handle */
 };
 
 /* ------------------------------------------------------- engine lifetime */
@@ -192,13 +194,10 @@ static int socket_cb(CURL *easy, curl_socket_t s, int action, void *userp,
   return 0;
 }
 
-static uv_once_t curl_once = UV_ONCE_INIT;
-static void curl_init_once(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
-
 static http_engine *engine_get(ucp_cp *cp) {
   http_engine *eng = ucp__cp_ext(cp, UCP__EXT_HTTP);
   if (eng) return eng;
-  uv_once(&curl_once, curl_init_once);
+  ucp__curl_init_once();
   eng = ucp__calloc(1, sizeof *eng);
   if (!eng) return NULL;
   eng->cp = cp;
@@ -363,9 +362,7 @@ static int map_curl_error(const ucp__http_req *r, CURLcode cc) {
 static void free_req(ucp__http_req *r) {
   if (r->easy) curl_easy_cleanup(r->easy);
   curl_slist_free_all(r->headers);
-  ucp__free(r->url);
-  ucp__free(r->method);
-  ucp__free(r->pin_ip);
+  ucp__free(r->errbuf);
   ucp__free(r->err_detail);
   ucp__free(r);
 }
@@ -380,7 +377,7 @@ static void finish_req(ucp__http_req *r, CURLcode cc) {
                         (unsigned long long)r->max_body);
   if (o.status != UCP_OK) {
     const char *why = r->err_detail ? r->err_detail
-                      : r->errbuf[0] ? r->errbuf
+                      : r->errbuf && r->errbuf[0] ? r->errbuf
                                      : curl_easy_strerror(cc);
     snprintf(detail, sizeof detail, "%s %s: %s", r->method, r->url, why);
     o.detail = detail;
@@ -425,7 +422,8 @@ static void check_multi_info(http_engine *eng) {
   start_waiting(eng);
 }
 
-static int build_headers(ucp__http_req *r, const char *const *hdrs) {
+static int build_headers(ucp__http_req *r) {
+  const char *const *hdrs = r->extra_headers;
   /* Never advertise compressed encodings (decompression bombs). */
   struct curl_slist *l = curl_slist_append(NULL, "Accept-Encoding:");
   if (!l) return UCP_E_NOMEM;
@@ -490,8 +488,10 @@ static int configure(ucp__http_req *r) {
 static int launch(ucp__http_req *r) {
   http_engine *eng = r->eng;
   r->easy = curl_easy_init();
-  if (!r->easy) return UCP_E_NOMEM;
-  int rc = configure(r);
+  r->errbuf = ucp__calloc(1, CURL_ERROR_SIZE);
+  if (!r->easy || !r->errbuf) return UCP_E_NOMEM;
+  int rc = build_headers(r);
+  if (rc == UCP_OK) rc = configure(r);
   if (rc != UCP_OK) return rc;
   set_phase(r, UCP_PHASE_CONNECTING);
   if (curl_multi_add_handle(eng->multi, r->easy) != CURLM_OK)
@@ -529,13 +529,10 @@ static ucp__http_req *req_new(http_engine *eng, const ucp__http_spec *s) {
   ucp__http_req *r = ucp__calloc(1, sizeof *r);
   if (!r) return NULL;
   r->eng = eng;
-  r->url = ucp__strdup(s->url);
-  r->method = ucp__strdup(s->method ? s->method : "GET");
-  r->pin_ip = s->pin_ip ? ucp__strdup(s->pin_ip) : NULL;
-  if (!r->url || !r->method || (s->pin_ip && !r->pin_ip)) {
-    free_req(r);
-    return NULL;
-  }
+  r->url = s->url;
+  r->method = s->method ? s->method : "GET";
+  r->pin_ip = s->pin_ip;
+  r->extra_headers = s->headers;
   r->body = s->body;
   r->body_len = s->body_len;
   r->max_body = s->max_body ? s->max_body : 1024 * 1024;
@@ -555,11 +552,7 @@ int ucp__http_start(ucp_cp *cp, const ucp__http_spec *spec,
   if (!r) return UCP_E_NOMEM;
   r->sink = *sink;
   r->ctx = ctx;
-  int rc = build_headers(r, spec->headers);
-  if (rc != UCP_OK) {
-    free_req(r);
-    return rc;
-  }
+  int rc;
   if (eng->active < ucp__cp_limit(cp, UCP_LIMIT_HTTP_ACTIVE)) {
     rc = launch(r);
     if (rc != UCP_OK) free_req(r);

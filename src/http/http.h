@@ -14,6 +14,8 @@
 
 typedef struct ucp__http_req ucp__http_req;
 
+/* Every string and array of the spec is borrowed until on_done returns or
+ * the request is aborted: the caller (an op) owns them. */
 typedef struct ucp__http_spec {
   const char *method;           /* "GET", "POST", "SUBSCRIBE", ... */
   const char *url;              /* absolute http:// URL */

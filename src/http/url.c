@@ -5,9 +5,14 @@
 #include <curl/curl.h>
 #include <string.h>
 #include <strings.h>
+#include <uv.h>
 
 #include "../core/mem.h"
 #include "upnpcp.h"
+
+static uv_once_t curl_once = UV_ONCE_INIT;
+static void curl_init(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
+void ucp__curl_init_once(void) { uv_once(&curl_once, curl_init); }
 
 static int get_part(CURLU *u, CURLUPart part, char *out, size_t outlen) {
   char *v = NULL;
@@ -29,13 +34,7 @@ static void strip_brackets(char *host) {
 
 static int check_parsed(CURLU *u, char *host, size_t hostlen,
                         const char **why) {
-  char scheme[16];
   char *user = NULL;
-  if (get_part(u, CURLUPART_SCHEME, scheme, sizeof scheme) != 0 ||
-      strcasecmp(scheme, "http") != 0) {
-    *why = "only http:// URLs are allowed";
-    return UCP_E_URL;
-  }
   if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK) {
     curl_free(user);
     *why = "URL with user information refused";
@@ -52,6 +51,7 @@ static int check_parsed(CURLU *u, char *host, size_t hostlen,
 int ucp__url_check_http(const char *url, char *host, size_t hostlen,
                         const char **why) {
   *why = NULL;
+  ucp__curl_init_once();
   if (!url || strlen(url) > UCP__URL_MAX) {
     *why = "URL longer than 2048 bytes";
     return UCP_E_URL;
@@ -62,6 +62,9 @@ int ucp__url_check_http(const char *url, char *host, size_t hostlen,
   if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK) {
     *why = "malformed URL";
     rc = UCP_E_URL;
+  } else if (strncasecmp(url, "http://", 7) != 0) {
+    *why = "only http:// URLs are allowed";
+    rc = UCP_E_URL;
   } else {
     rc = check_parsed(u, host, hostlen, why);
   }
@@ -69,29 +72,104 @@ int ucp__url_check_http(const char *url, char *host, size_t hostlen,
   return rc;
 }
 
-char *ucp__url_resolve(const char *base, const char *ref, const char **why) {
+int ucp__url_host_is_ip(const char *host) {
+  unsigned char buf[16];
+  return inet_pton(AF_INET, host, buf) == 1 ||
+         inet_pton(AF_INET6, host, buf) == 1;
+}
+
+struct ucp__url_base {
+  CURLU *u;
+  char *origin; /* "http://host:port", for the fast path */
+  char host[UCP__HOST_MAX];
+};
+
+ucp__url_base *ucp__url_base_new(const char *base) {
+  ucp__curl_init_once();
+  ucp__url_base *b = ucp__malloc(sizeof *b);
+  if (!b) return NULL;
+  b->origin = NULL;
+  b->u = curl_url();
+  const char *why;
+  if (!b->u || curl_url_set(b->u, CURLUPART_URL, base, 0) != CURLUE_OK ||
+      ucp__url_check_http(base, b->host, sizeof b->host, &why) != UCP_OK) {
+    ucp__url_base_free(b);
+    return NULL;
+  }
+  char *scheme = NULL, *host = NULL, *port = NULL;
+  if (curl_url_get(b->u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+      curl_url_get(b->u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+      curl_url_get(b->u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK)
+    b->origin = ucp__aprintf("%s://%s:%s", scheme, host, port);
+  curl_free(scheme);
+  curl_free(host);
+  curl_free(port);
+  if (!b->origin) {
+    ucp__url_base_free(b);
+    return NULL;
+  }
+  return b;
+}
+
+void ucp__url_base_free(ucp__url_base *b) {
+  if (!b) return;
+  curl_url_cleanup(b->u);
+  ucp__free(b->origin);
+  ucp__free(b);
+}
+
+/* A root-relative reference made only of characters that curl's parser
+ * keeps as they are, with no dot segments: resolving it is appending it to
+ * the origin, and the host is the base's by construction. Everything else
+ * goes through curl_url. */
+static int plain_root_relative(const char *ref) {
+  if (ref[0] != '/' || ref[1] == '/') return 0;
+  for (const char *p = ref; *p; p++) {
+    unsigned char c = (unsigned char)*p;
+    if (!(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z') &&
+        !(c >= '0' && c <= '9') && !strchr("-._~!$&'()*+,;=:@/?", c))
+      return 0;
+    if (c == '.' && p[-1] == '/' &&
+        (p[1] == '/' || p[1] == '\0' || p[1] == '?' ||
+         (p[1] == '.' && (p[2] == '/' || p[2] == '\0' || p[2] == '?'))))
+      return 0;
+  }
+  return 1;
+}
+
+char *ucp__url_base_resolve(const ucp__url_base *b, const char *ref,
+                            char *host, size_t hostlen, const char **why) {
   *why = NULL;
   if (strlen(ref) > UCP__URL_MAX) {
     *why = "URL longer than 2048 bytes";
     return NULL;
   }
-  CURLU *u = curl_url();
+  if (plain_root_relative(ref)) {
+    if (strlen(b->host) >= hostlen) {
+      *why = "URL has no usable host";
+      return NULL;
+    }
+    strcpy(host, b->host);
+    size_t ol = strlen(b->origin), rl = strlen(ref);
+    char *res = ucp__malloc(ol + rl + 1);
+    if (res) {
+      memcpy(res, b->origin, ol);
+      memcpy(res + ol, ref, rl + 1);
+    }
+    return res;
+  }
+  CURLU *u = curl_url_dup(b->u);
   if (!u) return NULL;
   char *out = NULL, *res = NULL;
-  if (curl_url_set(u, CURLUPART_URL, base, 0) != CURLUE_OK ||
-      curl_url_set(u, CURLUPART_URL, ref, 0) != CURLUE_OK ||
+  if (curl_url_set(u, CURLUPART_URL, ref, 0) != CURLUE_OK ||
       curl_url_get(u, CURLUPART_URL, &out, 0) != CURLUE_OK) {
     *why = "malformed URL";
-  } else {
+  } else if (strncasecmp(out, "http://", 7) != 0) {
+    *why = "only http:// URLs are allowed";
+  } else if (check_parsed(u, host, hostlen, why) == UCP_OK) {
     res = ucp__strdup(out);
   }
   curl_free(out);
   curl_url_cleanup(u);
   return res;
-}
-
-int ucp__url_host_is_ip(const char *host) {
-  unsigned char buf[16];
-  return inet_pton(AF_INET, host, buf) == 1 ||
-         inet_pton(AF_INET6, host, buf) == 1;
 }

@@ -7,14 +7,25 @@
 
 enum { UCP__URL_MAX = 2048, UCP__HOST_MAX = 256 };
 
+/* curl_global_init, once per process, before any other curl call. */
+void ucp__curl_init_once(void);
+
 /* An absolute http:// URL without userinfo, at most UCP__URL_MAX bytes.
  * Writes its host (IPv6 without brackets) to `host`. UCP_OK, or UCP_E_URL
  * with *why naming the problem (static text). */
 int ucp__url_check_http(const char *url, char *host, size_t hostlen,
                         const char **why);
-/* Resolve `ref` against `base` (RFC 3986). Returns a fresh absolute URL, or
- * NULL with *why set (static text); NULL with *why NULL means no memory. */
-char *ucp__url_resolve(const char *base, const char *ref, const char **why);
+/* A parsed base URL, for resolving many references against it cheaply
+ * (one curl_url_dup and one parse per reference). */
+typedef struct ucp__url_base ucp__url_base;
+ucp__url_base *ucp__url_base_new(const char *base); /* NULL: bad or no memory */
+void ucp__url_base_free(ucp__url_base *b);
+/* Resolve `ref` against `b` into an absolute http:// URL and its host.
+ * Returns a fresh string, or NULL with *why set (static text) when the
+ * result is malformed, not http or has user information; NULL with *why
+ * NULL means no memory. */
+char *ucp__url_base_resolve(const ucp__url_base *b, const char *ref,
+                            char *host, size_t hostlen, const char **why);
 /* 1 when `host` is an IPv4 or IPv6 literal. */
 int ucp__url_host_is_ip(const char *host);
 

@@ -50,7 +50,7 @@ struct ucp__desc_parser {
   ucp_device *cur_dev;
   ucp_service *cur_svc;
   ucp_icon *cur_icon;
-  size_t ndevices, nservices, nicons_cur;
+  size_t ndevices, nservices;
   char *text;
   size_t text_len;
   int root_done;
@@ -60,6 +60,8 @@ struct ucp__desc_parser {
   size_t warn_len;
   char *raw;         /* the body so far, for the repair pass */
   size_t raw_len, raw_cap, total;
+  const char *whole; /* the caller's complete document (parse_all) */
+  size_t whole_len;
   int repairing;
 };
 
@@ -253,7 +255,6 @@ static void open_device(ucp__desc_parser *p) {
     parent->first_child = parent->last_child = dev;
   }
   p->cur_dev = dev;
-  p->nicons_cur = 0;
 }
 
 static void open_service(ucp__desc_parser *p) {
@@ -276,7 +277,7 @@ static void open_service(ucp__desc_parser *p) {
 }
 
 static void open_icon(ucp__desc_parser *p) {
-  if (++p->nicons_cur > MAX_ICONS) {
+  if (p->cur_dev->nicons + 1 > MAX_ICONS) {
     fail(p, UCP_E_TOO_LARGE, "more than %d icons in one device", MAX_ICONS);
     return;
   }
@@ -368,6 +369,7 @@ static int count_attrs(const char **atts) {
 
 static void on_start(void *ud, const char *name, const char **atts) {
   ucp__desc_parser *p = ud;
+  if (p->status != UCP_OK) return; /* expat may call on after a stop */
   if (p->depth + 1 > p->lim.max_depth) {
     fail(p, UCP_E_TOO_LARGE, "elements nested deeper than %zu",
          p->lim.max_depth);
@@ -398,7 +400,7 @@ static void on_start(void *ud, const char *name, const char **atts) {
 static void on_end(void *ud, const char *name) {
   ucp__desc_parser *p = ud;
   (void)name;
-  if (p->depth == 0) return;
+  if (p->depth == 0 || p->status != UCP_OK) return;
   frame f = p->stack[--p->depth];
   if (collects_text(f.ctx)) store_text(p, f);
   p->text_len = 0;
@@ -414,7 +416,7 @@ static void on_end(void *ud, const char *name) {
 
 static void on_text(void *ud, const char *s, int len) {
   ucp__desc_parser *p = ud;
-  if (!p->depth || !collects_text(p->stack[p->depth - 1].ctx)) return;
+  if (p->status != UCP_OK || !p->depth || !collects_text(p->stack[p->depth - 1].ctx)) return;
   if (p->text_len + (size_t)len > p->lim.max_text) {
     fail(p, UCP_E_TOO_LARGE, "element text longer than %zu bytes",
          p->lim.max_text);
@@ -456,7 +458,7 @@ static int reset_state(ucp__desc_parser *p) {
   p->cur_dev = NULL;
   p->cur_svc = NULL;
   p->cur_icon = NULL;
-  p->ndevices = p->nservices = p->nicons_cur = 0;
+  p->ndevices = p->nservices = 0;
   p->text_len = 0;
   p->root_done = 0;
   p->status = UCP_OK;
@@ -543,6 +545,7 @@ static int keep_raw(ucp__desc_parser *p, const char *buf, size_t len) {
 int ucp__desc_parser_feed(ucp__desc_parser *p, const char *buf, size_t len) {
   p->total += len;
   if (p->total > p->lim.max_bytes) {
+    if (p->status == UCP_E_XML) p->status = UCP_OK; /* the cap wins */
     fail(p, UCP_E_TOO_LARGE, "document larger than %zu bytes",
          p->lim.max_bytes);
     return p->status;
@@ -598,19 +601,37 @@ static char *escape_bare_amps(const char *s, size_t n, size_t *out_len,
   return o;
 }
 
+/* The repaired document keeps every cap: a failure of the re-parse other
+ * than malformed XML (a cap, a DOCTYPE, no memory) is the answer. Only when
+ * it is still malformed is the first error, on the device's bytes, kept. */
 static int try_repair(ucp__desc_parser *p) {
   size_t len, fixed;
-  char *fixed_doc = escape_bare_amps(p->raw, p->raw_len, &len, &fixed);
-  if (!fixed_doc) return UCP_E_NOMEM;
+  const char *doc = p->whole ? p->whole : p->raw;
+  size_t doc_len = p->whole ? p->whole_len : p->raw_len;
   char saved_err[sizeof p->err];
   memcpy(saved_err, p->err, sizeof saved_err);
+  char *fixed_doc = escape_bare_amps(doc, doc_len, &len, &fixed);
+  if (!fixed_doc) {
+    p->status = UCP_E_NOMEM;
+    snprintf(p->err, sizeof p->err, "out of memory repairing '&'");
+    return p->status;
+  }
   int rc = UCP_E_XML;
-  if (fixed > 0 && reset_state(p) == UCP_OK) {
-    p->repairing = 1;
-    parse_piece(p, fixed_doc, len, 1);
-    rc = p->status;
+  if (fixed > 0) {
+    rc = reset_state(p);
+    if (rc == UCP_OK) {
+      p->repairing = 1;
+      parse_piece(p, fixed_doc, len, 1);
+      if (p->status == UCP_OK && !p->root_done)
+        fail(p, UCP_E_XML, "document ended before </root>");
+      rc = p->status;
+    } else {
+      p->status = rc;
+      snprintf(p->err, sizeof p->err, "out of memory repairing '&'");
+    }
   }
   ucp__free(fixed_doc);
+  if (rc != UCP_OK && rc != UCP_E_XML) return rc;
   if (rc == UCP_OK) {
     char note[160];
     snprintf(note, sizeof note, "%zu unescaped '&' repaired (first: %.100s)\n",
@@ -628,10 +649,12 @@ static int try_repair(ucp__desc_parser *p) {
 }
 
 static int repairable(const ucp__desc_parser *p) {
-  if (p->status != UCP_E_XML || p->repairing || !p->raw) return 0;
+  const char *doc = p->whole ? p->whole : p->raw;
+  size_t doc_len = p->whole ? p->whole_len : p->raw_len;
+  if (p->status != UCP_E_XML || p->repairing || !doc) return 0;
   enum XML_Error e = XML_GetErrorCode(p->xp);
   return (e == XML_ERROR_INVALID_TOKEN || e == XML_ERROR_UNDEFINED_ENTITY) &&
-         memchr(p->raw, '&', p->raw_len) != NULL;
+         memchr(doc, '&', doc_len) != NULL;
 }
 
 static int build_arrays(ucp__arena *a, ucp_device *dev) {
@@ -696,4 +719,18 @@ int ucp__desc_parser_finish(ucp__desc_parser *p, ucp_description **out) {
   *out = p->d;
   p->d = NULL;
   return UCP_OK;
+}
+
+int ucp__desc_parser_parse_all(ucp__desc_parser *p, const char *doc,
+                               size_t len, ucp_description **out) {
+  *out = NULL;
+  if (len > p->lim.max_bytes) {
+    fail(p, UCP_E_TOO_LARGE, "document larger than %zu bytes",
+         p->lim.max_bytes);
+    return p->status;
+  }
+  p->whole = doc; /* no copy: the repair pass reads the caller's buffer */
+  p->whole_len = len;
+  parse_piece(p, doc, len, 1);
+  return ucp__desc_parser_finish(p, out);
 }

@@ -81,6 +81,10 @@ int ucp__desc_parser_feed(ucp__desc_parser *p, const char *buf, size_t len);
 /* End of input: returns UCP_OK and a description with one reference whose
  * URLs are not resolved yet, or a negative code. */
 int ucp__desc_parser_finish(ucp__desc_parser *p, ucp_description **out);
+/* Parse a complete document held by the caller, without copying it:
+ * feed + finish in one call. */
+int ucp__desc_parser_parse_all(ucp__desc_parser *p, const char *doc,
+                               size_t len, ucp_description **out);
 /* "line 12: ..." for the last error, "" if none. */
 const char *ucp__desc_parser_error(const ucp__desc_parser *p);
 

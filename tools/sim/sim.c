@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,7 +97,9 @@ static void sim_buf_add(sim_buf *b, const char *s, size_t n) {
   b->p[b->len] = '\0';
 }
 
-static void sim_buf_str(sim_buf *b, const char *s) { sim_buf_add(b, s, strlen(s)); }
+static void sim_buf_str(sim_buf *b, const char *s) {
+  sim_buf_add(b, s, strlen(s));
+}
 
 /* Hands the buffer over as a document; 0 ok, -1 out of memory. */
 static int sim_buf_take(sim_buf *b, sim_doc *d) {
@@ -178,7 +181,8 @@ static int sim_build_desc(ucp_sim *s, const char *uuid, const char *name) {
   sim_buf_str(&eu, "");
   int rc = -1;
   if (!en.oom && !eu.oom) {
-    sim_subst subs[] = {{"NAME", en.p}, {"UUID", eu.p}, {"SP", ""}, {"DIM", ""}};
+    sim_subst subs[] = {
+        {"NAME", en.p}, {"UUID", eu.p}, {"SP", ""}, {"DIM", ""}};
     rc = sim_expand(ucp_sim_desc_tmpl, subs, 4, &s->desc);
     subs[2].val = SIM_OTHER_HOST;
     if (rc == 0) rc = sim_expand(ucp_sim_desc_tmpl, subs, 4, &s->desc_other);
@@ -408,7 +412,8 @@ static ssize_t sim_stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
   if (atomic_load(&st->sim->stopping) || pos >= st->limit)
     return MHD_CONTENT_READER_END_WITH_ERROR;
   if (pos >= st->total) return MHD_CONTENT_READER_END_OF_STREAM;
-  if (st->interval_ms && pos > 0 && !sim_wait_ms(st->sim, st->conn, st->interval_ms))
+  if (st->interval_ms && pos > 0 &&
+      !sim_wait_ms(st->sim, st->conn, st->interval_ms))
     return MHD_CONTENT_READER_END_WITH_ERROR;
   uint64_t n = st->total - pos;
   if (n > st->limit - pos) n = st->limit - pos;
@@ -450,7 +455,9 @@ static sim_stream sim_desc_stream(const ucp_sim *s, uint64_t total) {
 /* Handlers: device documents                                         */
 /* ------------------------------------------------------------------ */
 
-static enum MHD_Result sim_h_desc(sim_req *r) { return sim_reply_doc(r, &r->sim->desc); }
+static enum MHD_Result sim_h_desc(sim_req *r) {
+  return sim_reply_doc(r, &r->sim->desc);
+}
 
 static enum MHD_Result sim_h_scpd_sp(sim_req *r) {
   return sim_reply_doc(r, &r->sim->scpd_sp);
@@ -621,7 +628,8 @@ static enum MHD_Result sim_h_doctype(sim_req *r) {
 
 static enum MHD_Result sim_h_deep(sim_req *r) {
   uint64_t depth;
-  if (!sim_qnum(r, "depth", 1000, SIM_DEEP_MAX, &depth)) return sim_bad_param(r);
+  if (!sim_qnum(r, "depth", 1000, SIM_DEEP_MAX, &depth))
+    return sim_bad_param(r);
   sim_buf b = {0};
   sim_buf_str(&b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
                   "<root xmlns=\"urn:schemas-upnp-org:device-1-0\">");
@@ -849,24 +857,38 @@ static int sim_parse_addr(const char *addr, unsigned short port,
   return 0;
 }
 
+/* libmicrohttpd's messages ("closing connection" on every fault the sim
+ * injects on purpose) go to stderr only when UCP_SIM_LOG is set. */
+static void sim_log(void *cls, const char *fmt, va_list ap) {
+  (void)cls;
+  static int enabled = -1;
+  if (enabled < 0) enabled = getenv("UCP_SIM_LOG") != NULL;
+  if (!enabled) return;
+  fputs("upnpcp sim: ", stderr);
+  vfprintf(stderr, fmt, ap);
+}
+
 static struct MHD_Daemon *sim_start_daemon(ucp_sim *s,
                                            const struct sockaddr_in *sa) {
   unsigned flags = MHD_USE_THREAD_PER_CONNECTION |
                    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
                    MHD_USE_AUTO | MHD_USE_ITC;
   return MHD_start_daemon(
-      flags, ntohs(sa->sin_port), NULL, NULL, sim_access, s, MHD_OPTION_SOCK_ADDR,
-      (const struct sockaddr *)sa, MHD_OPTION_CONNECTION_LIMIT, SIM_CONN_LIMIT,
+      flags, ntohs(sa->sin_port), NULL, NULL, sim_access, s,
+      MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)sa,
+      MHD_OPTION_CONNECTION_LIMIT, SIM_CONN_LIMIT,
       MHD_OPTION_CONNECTION_TIMEOUT, SIM_CONN_TIMEOUT_S,
       MHD_OPTION_CONNECTION_MEMORY_LIMIT, SIM_MEM_LIMIT,
       MHD_OPTION_NOTIFY_COMPLETED, sim_completed, s,
       MHD_OPTION_NOTIFY_CONNECTION, sim_on_connection, s,
-      MHD_OPTION_UNESCAPE_CALLBACK, sim_unescape, s, MHD_OPTION_END);
+      MHD_OPTION_UNESCAPE_CALLBACK, sim_unescape, s,
+      MHD_OPTION_EXTERNAL_LOGGER, sim_log, s, MHD_OPTION_END);
 }
 
 /* Base URL host: the bind address, or loopback for the wildcard. */
 static void sim_set_urls(ucp_sim *s, const char *bind_addr) {
-  const char *host = strcmp(bind_addr, "0.0.0.0") == 0 ? "127.0.0.1" : bind_addr;
+  const char *host =
+      strcmp(bind_addr, "0.0.0.0") == 0 ? "127.0.0.1" : bind_addr;
   snprintf(s->base_url, sizeof s->base_url, "http://%s:%u", host,
            (unsigned)s->port);
   snprintf(s->desc_url, sizeof s->desc_url, "%s/desc.xml", s->base_url);
@@ -1007,7 +1029,8 @@ static bool sim_parse_one(int argc, char **argv, int *i, sim_cli *c) {
   if (sim_opt(argc, argv, i, "--serve-dir", &v))
     return (o->serve_dir = v) != NULL;
   if (sim_opt(argc, argv, i, "--uuid", &v)) return (o->uuid = v) && *v;
-  if (sim_opt(argc, argv, i, "--name", &v)) return (o->friendly_name = v) != NULL;
+  if (sim_opt(argc, argv, i, "--name", &v))
+    return (o->friendly_name = v) != NULL;
   return false;
 }
 

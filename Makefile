@@ -1,0 +1,58 @@
+# Top-level wrapper around CMake. Every target first installs any missing
+# Debian package (as root: apt-get install -y), then builds.
+#   make demo   the main job: simulator + control point, end to end
+#   make test   the whole test suite: release, ASan+UBSan and TSan builds
+#   make bench  the benchmarks (one table)
+JOBS ?= $(shell nproc)
+PKGS := cmake make gcc clang pkg-config libuv1-dev libcurl4-openssl-dev \
+        libexpat1-dev libmicrohttpd-dev libjansson-dev libcmocka-dev
+
+.PHONY: all deps build demo test test-release test-asan test-tsan bench \
+        install clean
+
+all: build
+
+deps:
+	@missing=""; for p in $(PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+build: deps
+	cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build build -j$(JOBS)
+
+demo: build
+	./build/upnpcp demo
+
+test-release: build
+	cd build && ctest --output-on-failure -j$(JOBS) --timeout 900
+
+test-asan: deps
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DUCP_SANITIZE=ON >/dev/null
+	cmake --build build-asan -j$(JOBS)
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --output-on-failure -j$(JOBS) --timeout 900
+
+# TSan needs a fixed address layout on kernels with high mmap entropy.
+test-tsan: deps
+	CC=clang cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DUCP_TSAN=ON >/dev/null
+	cmake --build build-tsan -j$(JOBS)
+	cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	  setarch $$(uname -m) -R ctest --output-on-failure -j$(JOBS) --timeout 900 \
+	  -R 'test_contract|test_lifecycle|test_stress|test_unit_core'
+
+test: test-release test-asan test-tsan
+
+bench: build
+	./build/bench/ucp_bench
+
+install: build
+	cmake --install build
+
+clean:
+	rm -rf build build-asan build-tsan
