@@ -42,9 +42,8 @@ test-asan: deps
 test-tsan: deps
 	CC=clang cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DUCP_TSAN=ON >/dev/null
 	cmake --build build-tsan -j$(JOBS)
-	cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-	  setarch $$(uname -m) -R ctest --output-on-failure -j$(JOBS) --timeout 900 \
-	  -R 'test_contract|test_lifecycle|test_stress|test_unit_core'
+	cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/tests/tsan.supp \
+	  setarch $$(uname -m) -R ctest --output-on-failure -j$(JOBS) --timeout 900
 
 test: test-release test-asan test-tsan
 

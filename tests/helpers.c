@@ -42,8 +42,19 @@ int probe_done_count(probe *p) {
   return n;
 }
 
+int probe_progress_count(probe *p) {
+  pthread_mutex_lock(&p->lock);
+  int n = p->progress_calls;
+  pthread_mutex_unlock(&p->lock);
+  return n;
+}
+
 static void enter_cb(probe *p) {
-  if (atomic_fetch_add(&in_callback, 1) != 0) p->concurrent = 1;
+  if (atomic_fetch_add(&in_callback, 1) != 0) {
+    pthread_mutex_lock(&p->lock);
+    p->concurrent = 1;
+    pthread_mutex_unlock(&p->lock);
+  }
 }
 
 static void leave_cb(void) { atomic_fetch_sub(&in_callback, 1); }
@@ -51,10 +62,8 @@ static void leave_cb(void) { atomic_fetch_sub(&in_callback, 1); }
 void probe_done_cb(uint64_t id, const ucp_result *r, void *user) {
   probe *p = user;
   enter_cb(p);
-  int cancel_rc = 0;
-  if (p->cancel_in_done) cancel_rc = ucp_cancel(p->cp, id);
   pthread_mutex_lock(&p->lock);
-  p->id = id;
+  int cancel_rc = p->cancel_in_done ? ucp_cancel(p->cp, id) : 0;
   p->done_calls++;
   p->status = ucp_result_status(r);
   p->http_status = ucp_result_http_status(r);
@@ -79,9 +88,11 @@ void probe_progress_cb(uint64_t id, uint64_t num, uint64_t den, int status,
   p->last_num = num;
   p->last_den = den;
   p->progress_calls++;
-  int cancel = p->cancel_in_progress && p->progress_calls == 1;
+  /* From inside its own progress callback a cancel never waits: it is
+   * safe under our lock, and keeps every field the test reads under it. */
+  if (p->cancel_in_progress && p->progress_calls == 1)
+    p->cancel_in_progress_rc = ucp_cancel(p->cp, id);
   pthread_mutex_unlock(&p->lock);
-  if (cancel) p->cancel_in_progress_rc = ucp_cancel(p->cp, id);
   leave_cb();
 }
 

@@ -34,6 +34,7 @@ void probe_destroy(probe *p);
 /* Wait until the completion ran; 0 when it did, -1 after `ms`. */
 int probe_wait(probe *p, int ms);
 int probe_done_count(probe *p);
+int probe_progress_count(probe *p);
 void probe_done_cb(uint64_t id, const ucp_result *r, void *user);
 void probe_progress_cb(uint64_t id, uint64_t num, uint64_t den, int status,
                        void *user);

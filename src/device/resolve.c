@@ -65,27 +65,34 @@ static const char *append_warning(ucp_description *d, const char *w) {
   return d->warnings = n;
 }
 
+/* Parse LOCATION, and URLBase when present; keep URLBase only when it
+ * names the same host. Each URL is parsed once. */
 static int choose_base(resolver *r, const char *location) {
   const char *why;
   ucp_description *d = r->d;
   r->base = location;
-  r->have_host = location && ucp__url_check_http(location, r->host,
-                                                 sizeof r->host, &why) == UCP_OK;
-  if (!d->urlbase_raw || !r->have_host) return UCP_OK;
-  char host[UCP__HOST_MAX];
-  if (ucp__url_check_http(d->urlbase_raw, host, sizeof host, &why) != UCP_OK) {
-    char w[400];
+  if (!location) return UCP_OK;
+  r->parsed_base = ucp__url_base_new(location, &why);
+  if (!r->parsed_base) return why ? UCP_OK : UCP_E_NOMEM;
+  snprintf(r->host, sizeof r->host, "%s", ucp__url_base_host(r->parsed_base));
+  r->have_host = 1;
+  if (!d->urlbase_raw) return UCP_OK;
+  ucp__url_base *ub = ucp__url_base_new(d->urlbase_raw, &why);
+  char w[1024];
+  if (!ub && !why) return UCP_E_NOMEM;
+  if (!ub) {
     snprintf(w, sizeof w, "URLBase '%.200s' ignored: %s", d->urlbase_raw, why);
-    return append_warning(d, w) ? UCP_OK : UCP_E_NOMEM;
-  }
-  if (strcasecmp(host, r->host) != 0) {
-    char w[1024];
+  } else if (strcasecmp(ucp__url_base_host(ub), r->host) != 0) {
     snprintf(w, sizeof w, "URLBase '%.200s' names host %s, not %s: ignored",
-             d->urlbase_raw, host, r->host);
-    return append_warning(d, w) ? UCP_OK : UCP_E_NOMEM;
+             d->urlbase_raw, ucp__url_base_host(ub), r->host);
+    ucp__url_base_free(ub);
+  } else {
+    ucp__url_base_free(r->parsed_base);
+    r->parsed_base = ub;
+    r->base = d->urlbase_raw;
+    return UCP_OK;
   }
-  r->base = d->urlbase_raw;
-  return UCP_OK;
+  return append_warning(d, w) ? UCP_OK : UCP_E_NOMEM;
 }
 
 static int resolve_device(resolver *r, ucp_device *dev) {
@@ -111,13 +118,8 @@ int ucp__desc_resolve(ucp_description *d, const char *location) {
   d->url = location ? arena_str(d, location) : "";
   if (!d->url) return UCP_E_NOMEM;
   int rc = choose_base(&r, location);
-  if (rc != UCP_OK) return rc;
   d->base_url = r.base ? arena_str(d, r.base) : "";
-  if (!d->base_url) return UCP_E_NOMEM;
-  if (r.have_host) {
-    r.parsed_base = ucp__url_base_new(r.base);
-    if (!r.parsed_base) return UCP_E_NOMEM; /* the base was checked above */
-  }
+  if (rc == UCP_OK && !d->base_url) rc = UCP_E_NOMEM;
   for (size_t i = 0; rc == UCP_OK && i < d->ndevices; i++)
     rc = resolve_device(&r, d->devices[i]);
   ucp__url_base_free(r.parsed_base);

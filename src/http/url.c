@@ -80,41 +80,61 @@ int ucp__url_host_is_ip(const char *host) {
 
 struct ucp__url_base {
   CURLU *u;
-  char *origin; /* "http://host:port", for the fast path */
+  char *origin; /* "http://host:port", for the fast paths */
+  char *dir;    /* origin + the base path up to its last '/' */
   char host[UCP__HOST_MAX];
 };
 
-ucp__url_base *ucp__url_base_new(const char *base) {
-  ucp__curl_init_once();
-  ucp__url_base *b = ucp__malloc(sizeof *b);
-  if (!b) return NULL;
-  b->origin = NULL;
-  b->u = curl_url();
-  const char *why;
-  if (!b->u || curl_url_set(b->u, CURLUPART_URL, base, 0) != CURLUE_OK ||
-      ucp__url_check_http(base, b->host, sizeof b->host, &why) != UCP_OK) {
-    ucp__url_base_free(b);
-    return NULL;
-  }
-  char *scheme = NULL, *host = NULL, *port = NULL;
-  if (curl_url_get(b->u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
-      curl_url_get(b->u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-      curl_url_get(b->u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK)
-    b->origin = ucp__aprintf("%s://%s:%s", scheme, host, port);
-  curl_free(scheme);
+static char *make_dir(CURLU *u, const char *origin) {
+  char *path = NULL, *dir = NULL;
+  if (curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK) return NULL;
+  const char *slash = strrchr(path, '/');
+  int n = slash ? (int)(slash - path) + 1 : 0;
+  dir = ucp__aprintf("%s%.*s%s", origin, n, path, n ? "" : "/");
+  curl_free(path);
+  return dir;
+}
+
+static char *make_origin(CURLU *u) {
+  char *host = NULL, *port = NULL, *origin = NULL;
+  if (curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+      curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK)
+    origin = ucp__aprintf("http://%s:%s", host, port);
   curl_free(host);
   curl_free(port);
-  if (!b->origin) {
-    ucp__url_base_free(b);
-    return NULL;
-  }
-  return b;
+  return origin;
 }
+
+ucp__url_base *ucp__url_base_new(const char *base, const char **why) {
+  *why = NULL;
+  ucp__curl_init_once();
+  ucp__url_base *b = ucp__calloc(1, sizeof *b);
+  if (!b) return NULL;
+  b->u = curl_url();
+  if (!b->u) goto fail;
+  if (strlen(base) > UCP__URL_MAX) {
+    *why = "URL longer than 2048 bytes";
+  } else if (curl_url_set(b->u, CURLUPART_URL, base, 0) != CURLUE_OK) {
+    *why = "malformed URL";
+  } else if (strncasecmp(base, "http://", 7) != 0) {
+    *why = "only http:// URLs are allowed";
+  } else if (check_parsed(b->u, b->host, sizeof b->host, why) == UCP_OK) {
+    b->origin = make_origin(b->u);
+    if (b->origin) b->dir = make_dir(b->u, b->origin);
+    if (b->dir) return b;
+  }
+fail:
+  ucp__url_base_free(b);
+  return NULL;
+}
+
+const char *ucp__url_base_host(const ucp__url_base *b) { return b->host; }
 
 void ucp__url_base_free(ucp__url_base *b) {
   if (!b) return;
   curl_url_cleanup(b->u);
   ucp__free(b->origin);
+  ucp__free(b->dir);
   ucp__free(b);
 }
 
@@ -122,14 +142,13 @@ void ucp__url_base_free(ucp__url_base *b) {
  * keeps as they are, with no dot segments: resolving it is appending it to
  * the origin, and the host is the base's by construction. Everything else
  * goes through curl_url. */
-static int plain_root_relative(const char *ref) {
-  if (ref[0] != '/' || ref[1] == '/') return 0;
+static int plain_chars(const char *ref) {
   for (const char *p = ref; *p; p++) {
     unsigned char c = (unsigned char)*p;
     if (!(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z') &&
         !(c >= '0' && c <= '9') && !strchr("-._~!$&'()*+,;=:@/?", c))
       return 0;
-    if (c == '.' && p[-1] == '/' &&
+    if (c == '.' && (p == ref || p[-1] == '/') &&
         (p[1] == '/' || p[1] == '\0' || p[1] == '?' ||
          (p[1] == '.' && (p[2] == '/' || p[2] == '\0' || p[2] == '?'))))
       return 0;
@@ -137,26 +156,73 @@ static int plain_root_relative(const char *ref) {
   return 1;
 }
 
+static int plain_root_relative(const char *ref) {
+  return ref[0] == '/' && ref[1] != '/' && plain_chars(ref);
+}
+
+/* "Services/x.xml": a path relative to the base's directory, with no
+ * scheme (no ':' before the first '/'), no query and no dot segments. */
+static int plain_dir_relative(const char *ref) {
+  size_t pre = strcspn(ref, ":/?");
+  return ref[0] && ref[0] != '/' && ref[pre] != ':' && !strchr(ref, '?') &&
+         plain_chars(ref);
+}
+
+static char *concat(const char *a, const char *b) {
+  size_t al = strlen(a), bl = strlen(b);
+  char *res = ucp__malloc(al + bl + 1);
+  if (res) {
+    memcpy(res, a, al);
+    memcpy(res + al, b, bl + 1);
+  }
+  return res;
+}
+
+/* "http://host[:port]/..." with a plain host: the host, for the early
+ * refusal of a URL naming another host than the base's. Only a refusal is
+ * decided on this parse; acceptance always comes from curl_url or from the
+ * exact-origin fast path. */
+static int plain_absolute_host(const char *ref, char *host, size_t hostlen) {
+  if (strncasecmp(ref, "http://", 7) != 0) return 0;
+  const char *h = ref + 7, *e = h;
+  while ((*e >= 'a' && *e <= 'z') || (*e >= 'A' && *e <= 'Z') ||
+         (*e >= '0' && *e <= '9') || *e == '.' || *e == '-')
+    e++;
+  const char *after = e;
+  if (*after == ':')
+    for (after++; *after >= '0' && *after <= '9'; after++) {
+    }
+  if (e == h || (size_t)(e - h) >= hostlen || (*after != '/' && *after))
+    return 0;
+  memcpy(host, h, (size_t)(e - h));
+  host[e - h] = '\0';
+  return 1;
+}
+
 char *ucp__url_base_resolve(const ucp__url_base *b, const char *ref,
                             char *host, size_t hostlen, const char **why) {
   *why = NULL;
+  if (plain_absolute_host(ref, host, hostlen) &&
+      strcasecmp(host, b->host) != 0) {
+    char *res = ucp__strdup(ref); /* the caller sees another host */
+    return res;
+  }
   if (strlen(ref) > UCP__URL_MAX) {
     *why = "URL longer than 2048 bytes";
     return NULL;
   }
-  if (plain_root_relative(ref)) {
+  size_t ol = strlen(b->origin);
+  /* An absolute URL naming exactly the base's origin is a root-relative
+   * reference for the fast path (devices often write them out in full). */
+  if (strncasecmp(ref, b->origin, ol) == 0 && ref[ol] == '/') ref += ol;
+  int root = plain_root_relative(ref);
+  if (root || plain_dir_relative(ref)) {
     if (strlen(b->host) >= hostlen) {
       *why = "URL has no usable host";
       return NULL;
     }
     strcpy(host, b->host);
-    size_t ol = strlen(b->origin), rl = strlen(ref);
-    char *res = ucp__malloc(ol + rl + 1);
-    if (res) {
-      memcpy(res, b->origin, ol);
-      memcpy(res + ol, ref, rl + 1);
-    }
-    return res;
+    return concat(root ? b->origin : b->dir, ref);
   }
   CURLU *u = curl_url_dup(b->u);
   if (!u) return NULL;

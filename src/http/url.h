@@ -18,7 +18,11 @@ int ucp__url_check_http(const char *url, char *host, size_t hostlen,
 /* A parsed base URL, for resolving many references against it cheaply
  * (one curl_url_dup and one parse per reference). */
 typedef struct ucp__url_base ucp__url_base;
-ucp__url_base *ucp__url_base_new(const char *base); /* NULL: bad or no memory */
+/* NULL with *why set (static text) when `base` is not an acceptable
+ * absolute http:// URL; NULL with *why NULL when out of memory. */
+ucp__url_base *ucp__url_base_new(const char *base, const char **why);
+/* The base's host (IPv6 without brackets). */
+const char *ucp__url_base_host(const ucp__url_base *b);
 void ucp__url_base_free(ucp__url_base *b);
 /* Resolve `ref` against `b` into an absolute http:// URL and its host.
  * Returns a fresh string, or NULL with *why set (static text) when the

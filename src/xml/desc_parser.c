@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
+#include <time.h>
 
 #include "../core/mem.h"
 #include "description.h"
@@ -64,6 +66,26 @@ struct ucp__desc_parser {
   size_t whole_len;
   int repairing;
 };
+
+/* expat 2.5 reads the kernel's entropy for every parser's hash salt; one
+ * secret per process, stepped per parser, keeps hash flooding out at a
+ * fraction of the cost. */
+static unsigned long hash_salt(void) {
+  static _Atomic unsigned long state;
+  unsigned long s = atomic_load_explicit(&state, memory_order_relaxed);
+  if (s == 0) {
+    unsigned long seed = 0;
+    if (getrandom(&seed, sizeof seed, 0) != (ssize_t)sizeof seed)
+      seed = (unsigned long)time(NULL) ^ (unsigned long)&state;
+    unsigned long zero = 0;
+    atomic_compare_exchange_strong(&state, &zero, seed | 1);
+  }
+  s = atomic_fetch_add_explicit(&state, 0x9E3779B97F4A7C15ul,
+                                memory_order_relaxed);
+  s ^= s >> 31;
+  s *= 0xBF58476D1CE4E5B9ul;
+  return s ^ (s >> 29);
+}
 
 static const XML_Memory_Handling_Suite mem_suite = {ucp__malloc, ucp__realloc,
                                                     ucp__free};
@@ -147,53 +169,59 @@ enum { ICON_MIME, ICON_WIDTH, ICON_HEIGHT, ICON_DEPTH, ICON_URL, ICON__N };
 static const char *const icon_fields[ICON__N] = {"mimetype", "width", "height",
                                                  "depth", "url"};
 
+/* Element names are compared length first: most comparisons end there. */
+static int name_eq(const char *l, size_t len, const char *name) {
+  return strlen(name) == len && strncasecmp(l, name, len) == 0;
+}
+
 static int lookup(const char *const *names, int n, const char *local) {
+  size_t len = strlen(local);
   for (int i = 0; i < n; i++)
-    if (strcasecmp(names[i], local) == 0) return i;
+    if (name_eq(local, len, names[i])) return i;
   return -1;
 }
 
-static frame child_of_device(const char *l) {
+static frame child_of_device(const char *l, size_t ll) {
   int i = lookup(device_fields, UCP_DEVICE__FIELD_COUNT, l);
   if (i == UCP_DEVICE_PRESENTATION_URL) return (frame){C_DEV_PRES, 0};
   if (i >= 0) return (frame){C_DEV_FIELD, (unsigned char)i};
-  if (!strcasecmp(l, "iconList")) return (frame){C_ICONLIST, 0};
-  if (!strcasecmp(l, "serviceList")) return (frame){C_SERVICELIST, 0};
-  if (!strcasecmp(l, "deviceList")) return (frame){C_DEVICELIST, 0};
+  if (name_eq(l, ll, "iconList")) return (frame){C_ICONLIST, 0};
+  if (name_eq(l, ll, "serviceList")) return (frame){C_SERVICELIST, 0};
+  if (name_eq(l, ll, "deviceList")) return (frame){C_DEVICELIST, 0};
   return (frame){C_SKIP, 0};
 }
 
 /* The context a child element named `l` opens under `parent`. */
-static frame child_frame(frame parent, const char *l) {
+static frame child_frame(frame parent, const char *l, size_t ll) {
   int i;
   switch (parent.ctx) {
     case C_DOC: return (frame){C_ROOT, 0};
     case C_ROOT:
-      if (!strcasecmp(l, "specVersion")) return (frame){C_SPEC, 0};
-      if (!strcasecmp(l, "URLBase")) return (frame){C_URLBASE, 0};
-      if (!strcasecmp(l, "device")) return (frame){C_DEVICE, 0};
+      if (name_eq(l, ll, "specVersion")) return (frame){C_SPEC, 0};
+      if (name_eq(l, ll, "URLBase")) return (frame){C_URLBASE, 0};
+      if (name_eq(l, ll, "device")) return (frame){C_DEVICE, 0};
       break;
     case C_SPEC:
-      if (!strcasecmp(l, "major")) return (frame){C_SPEC_MAJOR, 0};
-      if (!strcasecmp(l, "minor")) return (frame){C_SPEC_MINOR, 0};
+      if (name_eq(l, ll, "major")) return (frame){C_SPEC_MAJOR, 0};
+      if (name_eq(l, ll, "minor")) return (frame){C_SPEC_MINOR, 0};
       break;
-    case C_DEVICE: return child_of_device(l);
+    case C_DEVICE: return child_of_device(l, ll);
     case C_ICONLIST:
-      if (!strcasecmp(l, "icon")) return (frame){C_ICON, 0};
+      if (name_eq(l, ll, "icon")) return (frame){C_ICON, 0};
       break;
     case C_ICON:
       if ((i = lookup(icon_fields, ICON__N, l)) >= 0)
         return (frame){C_ICON_FIELD, (unsigned char)i};
       break;
     case C_SERVICELIST:
-      if (!strcasecmp(l, "service")) return (frame){C_SERVICE, 0};
+      if (name_eq(l, ll, "service")) return (frame){C_SERVICE, 0};
       break;
     case C_SERVICE:
       if ((i = lookup(service_fields, UCP_SERVICE__FIELD_COUNT, l)) >= 0)
         return (frame){C_SVC_FIELD, (unsigned char)i};
       break;
     case C_DEVICELIST:
-      if (!strcasecmp(l, "device")) return (frame){C_DEVICE, 0};
+      if (name_eq(l, ll, "device")) return (frame){C_DEVICE, 0};
       break;
   }
   return (frame){C_SKIP, 0};
@@ -382,7 +410,7 @@ static void on_start(void *ud, const char *name, const char **atts) {
   }
   const char *l = local_name(name);
   frame top = p->depth ? p->stack[p->depth - 1] : (frame){C_DOC, 0};
-  frame f = top.ctx == C_SKIP ? top : child_frame(top, l);
+  frame f = top.ctx == C_SKIP ? top : child_frame(top, l, strlen(l));
   if (f.ctx == C_ROOT) {
     if (strcasecmp(l, "root") != 0) {
       fail(p, UCP_E_PROTOCOL, "document element is <%s>, expected <root>", l);
@@ -465,6 +493,7 @@ static int reset_state(ucp__desc_parser *p) {
   p->err[0] = '\0';
   p->warn_len = 0;
   p->warn[0] = '\0';
+  XML_SetHashSalt(p->xp, hash_salt());
   XML_SetUserData(p->xp, p);
   XML_SetElementHandler(p->xp, on_start, on_end);
   XML_SetCharacterDataHandler(p->xp, on_text);

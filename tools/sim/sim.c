@@ -859,6 +859,8 @@ static int sim_parse_addr(const char *addr, unsigned short port,
 
 /* libmicrohttpd's messages ("closing connection" on every fault the sim
  * injects on purpose) go to stderr only when UCP_SIM_LOG is set. */
+static void sim_log(void *cls, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 static void sim_log(void *cls, const char *fmt, va_list ap) {
   (void)cls;
   static int enabled = -1;
