@@ -85,24 +85,45 @@ struct ucp__url_base {
   char host[UCP__HOST_MAX];
 };
 
-static char *make_dir(CURLU *u, const char *origin) {
-  char *path = NULL, *dir = NULL;
-  if (curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK) return NULL;
-  const char *slash = strrchr(path, '/');
-  int n = slash ? (int)(slash - path) + 1 : 0;
-  dir = ucp__aprintf("%s%.*s%s", origin, n, path, n ? "" : "/");
-  curl_free(path);
-  return dir;
+/* The host of curl's normalized "http://[user@]host[:port]/...". */
+static int split_host(const char *norm, char *host, size_t hostlen,
+                      const char **why) {
+  const char *hp = norm + 7;
+  size_t n = strcspn(hp, "/?#");
+  if (memchr(hp, '@', n)) {
+    *why = "URL with user information refused";
+    return UCP_E_URL;
+  }
+  const char *h = hp, *e;
+  if (*h == '[') {
+    e = memchr(h, ']', n);
+    h++;
+  } else {
+    e = memchr(h, ':', n);
+    if (!e) e = hp + n;
+  }
+  if (!e || e == h || (size_t)(e - h) >= hostlen) {
+    *why = "URL has no usable host";
+    return UCP_E_URL;
+  }
+  memcpy(host, h, (size_t)(e - h));
+  host[e - h] = '\0';
+  return UCP_OK;
 }
 
-static char *make_origin(CURLU *u) {
-  char *host = NULL, *port = NULL, *origin = NULL;
-  if (curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-      curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK)
-    origin = ucp__aprintf("http://%s:%s", host, port);
-  curl_free(host);
-  curl_free(port);
-  return origin;
+/* Split curl's normalized form of the base, "http://hostport/path?q",
+ * into origin, directory and host: one curl_url_get instead of five. The
+ * split is exact because curl wrote the string (no userinfo: refused). */
+static int split_normalized(ucp__url_base *b, const char *norm) {
+  const char *hp = norm + 7, *path = strchr(hp, '/');
+  if (!path) path = hp + strlen(hp);
+  const char *q = path + strcspn(path, "?#");
+  const char *slash = q;
+  while (slash > path && slash[-1] != '/') slash--;
+  b->origin = ucp__strndup(norm, (size_t)(path - norm));
+  b->dir = slash > path ? ucp__strndup(norm, (size_t)(slash - norm))
+                        : ucp__aprintf("%.*s/", (int)(path - norm), norm);
+  return b->origin && b->dir ? 0 : -1;
 }
 
 ucp__url_base *ucp__url_base_new(const char *base, const char **why) {
@@ -118,10 +139,16 @@ ucp__url_base *ucp__url_base_new(const char *base, const char **why) {
     *why = "malformed URL";
   } else if (strncasecmp(base, "http://", 7) != 0) {
     *why = "only http:// URLs are allowed";
-  } else if (check_parsed(b->u, b->host, sizeof b->host, why) == UCP_OK) {
-    b->origin = make_origin(b->u);
-    if (b->origin) b->dir = make_dir(b->u, b->origin);
-    if (b->dir) return b;
+  } else {
+    char *norm = NULL;
+    if (curl_url_get(b->u, CURLUPART_URL, &norm, 0) == CURLUE_OK &&
+        strncasecmp(norm, "http://", 7) == 0 &&
+        split_host(norm, b->host, sizeof b->host, why) == UCP_OK &&
+        split_normalized(b, norm) == 0) {
+      curl_free(norm);
+      return b;
+    }
+    curl_free(norm);
   }
 fail:
   ucp__url_base_free(b);
@@ -142,12 +169,16 @@ void ucp__url_base_free(ucp__url_base *b) {
  * keeps as they are, with no dot segments: resolving it is appending it to
  * the origin, and the host is the base's by construction. Everything else
  * goes through curl_url. */
+static int plain_char(unsigned char c) {
+  static const char extra[] = "-._~!$&'()*+,;=:@/?";
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+         (c >= '0' && c <= '9') || (c && memchr(extra, c, sizeof extra - 1));
+}
+
 static int plain_chars(const char *ref) {
   for (const char *p = ref; *p; p++) {
     unsigned char c = (unsigned char)*p;
-    if (!(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z') &&
-        !(c >= '0' && c <= '9') && !strchr("-._~!$&'()*+,;=:@/?", c))
-      return 0;
+    if (!plain_char(c)) return 0;
     if (c == '.' && (p == ref || p[-1] == '/') &&
         (p[1] == '/' || p[1] == '\0' || p[1] == '?' ||
          (p[1] == '.' && (p[2] == '/' || p[2] == '\0' || p[2] == '?'))))

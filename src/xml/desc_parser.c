@@ -4,6 +4,7 @@
  * corpus/real/README.md). DOCTYPE is refused; depth, text, device and
  * service counts are capped here, whatever expat's version does. */
 #include <ctype.h>
+#include <pthread.h>
 #include <expat.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -169,20 +170,21 @@ enum { ICON_MIME, ICON_WIDTH, ICON_HEIGHT, ICON_DEPTH, ICON_URL, ICON__N };
 static const char *const icon_fields[ICON__N] = {"mimetype", "width", "height",
                                                  "depth", "url"};
 
-/* Element names are compared length first: most comparisons end there. */
+/* First letter, then length, then the rest: most comparisons end early. */
 static int name_eq(const char *l, size_t len, const char *name) {
-  return strlen(name) == len && strncasecmp(l, name, len) == 0;
+  return (l[0] | 0x20) == (name[0] | 0x20) && strlen(name) == len &&
+         strncasecmp(l, name, len) == 0;
 }
 
-static int lookup(const char *const *names, int n, const char *local) {
-  size_t len = strlen(local);
+static int lookup(const char *const *names, int n, const char *local,
+                  size_t len) {
   for (int i = 0; i < n; i++)
     if (name_eq(local, len, names[i])) return i;
   return -1;
 }
 
 static frame child_of_device(const char *l, size_t ll) {
-  int i = lookup(device_fields, UCP_DEVICE__FIELD_COUNT, l);
+  int i = lookup(device_fields, UCP_DEVICE__FIELD_COUNT, l, ll);
   if (i == UCP_DEVICE_PRESENTATION_URL) return (frame){C_DEV_PRES, 0};
   if (i >= 0) return (frame){C_DEV_FIELD, (unsigned char)i};
   if (name_eq(l, ll, "iconList")) return (frame){C_ICONLIST, 0};
@@ -210,14 +212,14 @@ static frame child_frame(frame parent, const char *l, size_t ll) {
       if (name_eq(l, ll, "icon")) return (frame){C_ICON, 0};
       break;
     case C_ICON:
-      if ((i = lookup(icon_fields, ICON__N, l)) >= 0)
+      if ((i = lookup(icon_fields, ICON__N, l, ll)) >= 0)
         return (frame){C_ICON_FIELD, (unsigned char)i};
       break;
     case C_SERVICELIST:
       if (name_eq(l, ll, "service")) return (frame){C_SERVICE, 0};
       break;
     case C_SERVICE:
-      if ((i = lookup(service_fields, UCP_SERVICE__FIELD_COUNT, l)) >= 0)
+      if ((i = lookup(service_fields, UCP_SERVICE__FIELD_COUNT, l, ll)) >= 0)
         return (frame){C_SVC_FIELD, (unsigned char)i};
       break;
     case C_DEVICELIST:
@@ -472,13 +474,16 @@ static void on_entity_decl(void *ud, const char *name, int is_param,
 /* ------------------------------------------------------------- lifecycle */
 
 static int reset_state(ucp__desc_parser *p) {
-  if (p->xp) XML_ParserFree(p->xp);
   if (p->d) {
     ucp__arena_free(&p->d->arena);
     ucp__free(p->d);
   }
   p->d = ucp__calloc(1, sizeof *p->d);
-  p->xp = XML_ParserCreate_MM(NULL, &mem_suite, NULL);
+  if (p->xp && !XML_ParserReset(p->xp, NULL)) {
+    XML_ParserFree(p->xp);
+    p->xp = NULL;
+  }
+  if (!p->xp) p->xp = XML_ParserCreate_MM(NULL, &mem_suite, NULL);
   if (!p->d || !p->xp) return UCP_E_NOMEM;
   ucp__arena_init(&p->d->arena);
   p->d->config_id = -1;
@@ -503,22 +508,82 @@ static int reset_state(ucp__desc_parser *p) {
   return UCP_OK;
 }
 
+/* A few finished parsers are kept for reuse: creating an expat parser and
+ * the buffers costs as much as parsing a small description. */
+enum { POOL_MAX = 8, POOL_KEEP_RAW = 64 * 1024 };
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static ucp__desc_parser *pool[POOL_MAX];
+static size_t pool_n;
+
+static ucp__desc_parser *pool_take(const ucp__desc_limits *lim) {
+  ucp__desc_parser *p = NULL;
+  pthread_mutex_lock(&pool_lock);
+  for (size_t i = pool_n; i-- > 0;) {
+    if (pool[i]->lim.max_depth >= lim->max_depth &&
+        pool[i]->lim.max_text >= lim->max_text) {
+      p = pool[i];
+      pool[i] = pool[--pool_n];
+      break;
+    }
+  }
+  pthread_mutex_unlock(&pool_lock);
+  return p;
+}
+
+static int pool_give(ucp__desc_parser *p) {
+  pthread_mutex_lock(&pool_lock);
+  int kept = pool_n < POOL_MAX;
+  if (kept) pool[pool_n++] = p;
+  pthread_mutex_unlock(&pool_lock);
+  return kept;
+}
+
+static void recycle(ucp__desc_parser *p, const ucp__desc_limits *lim) {
+  p->lim = *lim;
+  p->total = p->raw_len = 0;
+  p->whole = NULL;
+  p->whole_len = 0;
+  p->repairing = 0;
+}
+
 ucp__desc_parser *ucp__desc_parser_new(const ucp__desc_limits *lim) {
-  ucp__desc_parser *p = ucp__calloc(1, sizeof *p);
-  if (!p) return NULL;
-  if (lim) p->lim = *lim;
-  else ucp__desc_limits_default(&p->lim);
-  p->stack = ucp__malloc(p->lim.max_depth * sizeof *p->stack);
-  p->text = ucp__malloc(p->lim.max_text + 1);
+  ucp__desc_limits def;
+  if (!lim) {
+    ucp__desc_limits_default(&def);
+    lim = &def;
+  }
+  ucp__desc_parser *p = pool_take(lim);
+  if (p) {
+    recycle(p, lim);
+  } else {
+    p = ucp__calloc(1, sizeof *p);
+    if (!p) return NULL;
+    p->lim = *lim;
+    p->stack = ucp__malloc(p->lim.max_depth * sizeof *p->stack);
+    p->text = ucp__malloc(p->lim.max_text + 1);
+  }
   if (!p->stack || !p->text || reset_state(p) != UCP_OK) {
     ucp__desc_parser_free(p);
     return NULL;
   }
+  /* A pooled parser may have larger buffers: its caps are the caller's. */
+  p->lim = *lim;
   return p;
 }
 
 void ucp__desc_parser_free(ucp__desc_parser *p) {
   if (!p) return;
+  if (p->d) {
+    ucp__arena_free(&p->d->arena);
+    ucp__free(p->d);
+    p->d = NULL;
+  }
+  if (p->raw_cap > POOL_KEEP_RAW) {
+    ucp__free(p->raw);
+    p->raw = NULL;
+    p->raw_cap = 0;
+  }
+  if (p->xp && p->stack && p->text && pool_give(p)) return;
   if (p->xp) XML_ParserFree(p->xp);
   if (p->d) {
     ucp__arena_free(&p->d->arena);
