@@ -5,7 +5,8 @@
 #   make bench  the benchmarks (one table)
 JOBS ?= $(shell nproc)
 PKGS := cmake make gcc clang pkg-config libuv1-dev libcurl4-openssl-dev \
-        libexpat1-dev libmicrohttpd-dev libjansson-dev libcmocka-dev
+        libexpat1-dev libmicrohttpd-dev libjansson-dev libcmocka-dev \
+        python3 util-linux
 
 .PHONY: all deps build demo test test-release test-asan test-tsan bench \
         install clean

@@ -24,8 +24,9 @@ static void on_sigint(int sig) {
 
 /* ------------------------------------------------------- safe printing */
 
-/* Network strings are data: escape control characters and bidi overrides
- * (U+202A..U+202E, U+2066..U+2069), and cap the length (SECURITY.md). */
+/* Network strings are data: escape C0 and C1 control characters and bidi
+ * overrides (U+202A..U+202E, U+2066..U+2069), and cap the length
+ * (SECURITY.md). */
 static void put_safe(FILE *f, const char *s) {
   if (!s) {
     fputs("-", f);
@@ -43,6 +44,9 @@ static void put_safe(FILE *f, const char *s) {
     } else if (p[0] == 0xE2 && p[1] == 0x81 && p[2] >= 0xA6 && p[2] <= 0xA9) {
       fprintf(f, "\\u%04X", 0x2040 + (p[2] - 0x80));
       p += 2;
+    } else if (p[0] == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F) {
+      fprintf(f, "\\u%04X", p[1]); /* C1 controls: 0x9B is a CSI */
+      p += 1;
     } else if (*p < 0x20 || *p == 0x7F) {
       fprintf(f, "\\x%02X", *p);
     } else {

@@ -109,6 +109,19 @@ static void engine_close(void *ext) {
 /* ------------------------------------------------------- curl <-> libuv */
 
 static void check_multi_info(http_engine *eng);
+static void on_curl_timer(uv_timer_t *t);
+
+/* Arm our timer from curl's own view of its next timeout. curl calls the
+ * timer callback only when that timeout changes, and skips it when a new
+ * expiry equals the last one it reported (e.g. "now" again after a handle
+ * is added right after our timer fired), which would leave the transfer
+ * waiting forever; asking after every action avoids depending on it. */
+static void sync_timer(http_engine *eng) {
+  long ms = -1;
+  if (eng->multi) curl_multi_timeout(eng->multi, &ms);
+  if (ms < 0) uv_timer_stop(&eng->timer);
+  else uv_timer_start(&eng->timer, on_curl_timer, (uint64_t)ms, 0);
+}
 
 static void on_poll(uv_poll_t *h, int status, int events) {
   poll_ctx *pc = h->data;
@@ -120,6 +133,7 @@ static void on_poll(uv_poll_t *h, int status, int events) {
   int running;
   curl_multi_socket_action(eng->multi, pc->fd, flags, &running);
   check_multi_info(eng);
+  sync_timer(eng);
 }
 
 static void on_curl_timer(uv_timer_t *t) {
@@ -127,6 +141,7 @@ static void on_curl_timer(uv_timer_t *t) {
   int running;
   curl_multi_socket_action(eng->multi, CURL_SOCKET_TIMEOUT, 0, &running);
   check_multi_info(eng);
+  sync_timer(eng);
 }
 
 static int timer_cb(CURLM *multi, long timeout_ms, void *userp) {
@@ -167,7 +182,9 @@ static int doom(http_engine *eng, CURL *easy) {
     r->doomed_next = eng->doomed;
     eng->doomed = r;
   }
-  return -1;
+  /* 0, not -1: curl 7.88 keeps the transfer and spins on a zero timeout
+   * after a -1; the doomed transfer is removed right after this action. */
+  return 0;
 }
 
 static int socket_cb(CURL *easy, curl_socket_t s, int action, void *userp,
@@ -496,6 +513,7 @@ static int launch(ucp__http_req *r) {
   set_phase(r, UCP_PHASE_CONNECTING);
   if (curl_multi_add_handle(eng->multi, r->easy) != CURLM_OK)
     return UCP_E_NOMEM;
+  sync_timer(eng);
   r->running = 1;
   eng->active++;
   ucp__cp_counter_add(eng->cp, UCP_COUNTER_HTTP_ACTIVE, 1);

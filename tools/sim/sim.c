@@ -641,6 +641,40 @@ static enum MHD_Result sim_h_deep(sim_req *r) {
   return sim_reply_owned(r, MHD_HTTP_OK, d.data, d.len, SIM_CT_XML);
 }
 
+static enum MHD_Result sim_echo_header(void *cls, enum MHD_ValueKind kind,
+                                       const char *key, const char *value) {
+  (void)kind;
+  sim_buf *b = cls;
+  sim_buf_str(b, "header ");
+  sim_buf_str(b, key);
+  sim_buf_str(b, ": ");
+  sim_buf_str(b, value ? value : "");
+  sim_buf_str(b, "\n");
+  return MHD_YES;
+}
+
+/* /echo: any method; answers with the method, the headers and the body it
+ * received, as text, so tests can check what the client really sent. */
+static enum MHD_Result sim_h_echo(sim_req *r) {
+  sim_buf b = {0};
+  static const char *const names[] = {"GET", "HEAD", "POST", "SUBSCRIBE",
+                                      "UNSUBSCRIBE"};
+  const char *m = "?";
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (r->method == (1u << i)) m = names[i];
+  sim_buf_str(&b, "method ");
+  sim_buf_str(&b, m);
+  sim_buf_str(&b, "\n");
+  MHD_get_connection_values(r->conn, MHD_HEADER_KIND, sim_echo_header, &b);
+  char n[64];
+  snprintf(n, sizeof n, "body-length %zu\nbody ", r->body_len);
+  sim_buf_str(&b, n);
+  if (r->body) sim_buf_add(&b, r->body, r->body_len);
+  sim_doc d;
+  if (sim_buf_take(&b, &d) != 0) return MHD_NO;
+  return sim_reply_owned(r, MHD_HTTP_OK, d.data, d.len, "text/plain");
+}
+
 static enum MHD_Result sim_h_bigheader(sim_req *r) {
   uint64_t bytes;
   if (!sim_qnum(r, "bytes", 100000, SIM_BIGHDR_MAX, &bytes))
@@ -711,6 +745,8 @@ static const sim_route sim_routes[] = {
     {"/fault/redirect", false, SIM_M_READ, sim_h_redirect},
     {"/fault/otherhost", false, SIM_M_READ, sim_h_otherhost},
     {"/fault/chunked", false, SIM_M_READ, sim_h_chunked},
+    {"/echo", false, SIM_M_READ | SIM_M_POST | SIM_M_SUBSCRIBE | SIM_M_UNSUBSCRIBE,
+     sim_h_echo},
 };
 
 static const sim_route *sim_find_route(const char *url) {
