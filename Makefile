@@ -6,9 +6,9 @@
 JOBS ?= $(shell nproc)
 PKGS := cmake make gcc clang pkg-config libuv1-dev libcurl4-openssl-dev \
         libexpat1-dev libmicrohttpd-dev libjansson-dev libcmocka-dev \
-        python3 util-linux
+        python3 util-linux libclang-rt-14-dev
 
-.PHONY: all deps build demo test test-release test-asan test-tsan bench \
+.PHONY: all deps build demo test test-release test-asan test-tsan bench fuzz \
         install clean
 
 all: build
@@ -48,6 +48,15 @@ test-tsan: deps
 
 test: test-release test-asan test-tsan
 
+# Coverage-guided fuzzing of the description parser (FUZZ_SECONDS, default 60).
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	CC=clang cmake -S . -B build-fuzz -DUCP_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build build-fuzz -j$(JOBS) --target fuzz_desc
+	mkdir -p build-fuzz/corpus && cp fuzz/corpus_desc/* build-fuzz/corpus/
+	./build-fuzz/fuzz/fuzz_desc -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	  build-fuzz/corpus ../shared/corpus/real/description
+
 bench: build
 	./build/bench/ucp_bench
 
@@ -55,4 +64,4 @@ install: build
 	cmake --install build
 
 clean:
-	rm -rf build build-asan build-tsan
+	rm -rf build build-asan build-tsan build-fuzz
