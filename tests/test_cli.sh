@@ -63,5 +63,12 @@ check "a C1 control (CSI) is escaped" grep -qF '\u009B2J' "$tmp/x.out"
 check "bidi overrides are escaped" grep -qF '\u202E' "$tmp/x.out"
 check "no raw CSI or bidi byte reaches the terminal" bash -c "! grep -q \$'\\xc2\\x9b\\|\\xe2\\x80\\xae' '$tmp/x.out'"
 
+# On a terminal, describe shows a progress line on stderr (script(1) gives
+# it a pseudo-terminal); piped, it shows none.
+script -qec "$bin describe '$base/fault/drip?bytes=300&interval_ms=3'" /dev/null \
+  >"$tmp/tty.out" 2>&1
+check "a progress line on a terminal" grep -q "of 300 bytes" "$tmp/tty.out"
+check "no progress line when not a terminal" bash -c "! grep -q 'bytes' '$tmp/d.err'"
+
 echo "$passes passed, $fails failed"
 [ $fails -eq 0 ]
