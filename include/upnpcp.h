@@ -118,6 +118,7 @@ typedef enum ucp_limit {
   UCP_LIMIT_XML_TEXT,        /* one element's text: 8 KiB */
   UCP_LIMIT_DEVICES,         /* devices in one description tree: 256 */
   UCP_LIMIT_SERVICES,        /* services in one description tree: 1024 */
+  UCP_LIMIT_SEARCH_DEVICES,  /* devices one search reports: 4096 */
   UCP_LIMIT__COUNT
 } ucp_limit;
 UCP_EXTERN int ucp_cp_opts_set_limit(ucp_cp_opts *o, ucp_limit which,
@@ -126,9 +127,11 @@ UCP_EXTERN int ucp_cp_opts_set_limit(ucp_cp_opts *o, ucp_limit which,
 /** Operation kinds, for per-kind default deadlines. */
 typedef enum ucp_op_kind {
   UCP_OP_LOAD_DESCRIPTION = 1,
+  UCP_OP_SEARCH = 2,
   UCP_OP__COUNT
 } ucp_op_kind;
-/** Default deadline in milliseconds for one kind (description: 10000). */
+/** Default deadline in milliseconds for one kind (description: 10000,
+ *  search: 60000). */
 UCP_EXTERN int ucp_cp_opts_set_deadline(ucp_cp_opts *o, ucp_op_kind kind,
                                         uint64_t ms);
 
@@ -243,6 +246,9 @@ typedef enum ucp_counter {
   UCP_COUNTER_CANCELLED,    /* ucp_cancel() == UCP_OK, including destroy */
   UCP_COUNTER_PENDING,      /* issued, without an outcome yet */
   UCP_COUNTER_HTTP_ACTIVE,  /* HTTP transfers running now */
+  UCP_COUNTER_SSDP_RECEIVED, /* SSDP datagrams received */
+  UCP_COUNTER_SSDP_DROPPED,  /* ... dropped: malformed, oversized, not
+                                matching, or breaking the origin rule */
   UCP_COUNTER__COUNT
 } ucp_counter;
 UCP_EXTERN uint64_t ucp_cp_counter(ucp_cp *cp, ucp_counter which);
@@ -368,6 +374,84 @@ UCP_EXTERN int ucp_icon_depth(const ucp_icon *i);
 /** Resolved URL, or NULL with ucp_icon_url_error() giving the reason. */
 UCP_EXTERN const char *ucp_icon_url(const ucp_icon *i);
 UCP_EXTERN const char *ucp_icon_url_error(const ucp_icon *i);
+
+/* ------------------------------------------------------------------------ */
+/* Discovery (UDA 2.0 §1): IUPnPDeviceFinder, asynchronous                  */
+/* ------------------------------------------------------------------------ */
+
+typedef enum ucp_search_event {
+  UCP_SEARCH_DEVICE_ADDED = 1, /* a new device answered and its description
+                                  loaded: ucp_found_description() is set */
+  UCP_SEARCH_DEVICE_FAILED,    /* it answered, but its description failed:
+                                  ucp_found_status()/ucp_found_detail() */
+  UCP_SEARCH_COMPLETE          /* the MX window is over and every device seen
+                                  in it is ADDED or FAILED; once per search */
+} ucp_search_event;
+
+/** What a search knows of one device; borrowed for the callback. */
+typedef struct ucp_found ucp_found;
+UCP_EXTERN const char *ucp_found_udn(const ucp_found *f);      /* "uuid:..." */
+UCP_EXTERN const char *ucp_found_location(const ucp_found *f); /* LOCATION */
+UCP_EXTERN const char *ucp_found_address(const ucp_found *f);  /* sender IP */
+UCP_EXTERN const char *ucp_found_server(const ucp_found *f);   /* SERVER, "" */
+UCP_EXTERN const char *ucp_found_st(const ucp_found *f);       /* ST answered */
+UCP_EXTERN int64_t ucp_found_bootid(const ucp_found *f);       /* -1 absent */
+UCP_EXTERN int64_t ucp_found_configid(const ucp_found *f);     /* -1 absent */
+UCP_EXTERN uint32_t ucp_found_max_age(const ucp_found *f);     /* seconds */
+/** The loaded tree (ADDED), else NULL; ucp_description_ref() to keep it. */
+UCP_EXTERN const ucp_description *ucp_found_description(const ucp_found *f);
+UCP_EXTERN int ucp_found_status(const ucp_found *f);
+UCP_EXTERN const char *ucp_found_detail(const ucp_found *f);
+
+/** Search events: one callback per event, on the loop thread, before the
+ *  completion; none after a successful ucp_cancel(). */
+typedef void (*ucp_search_cb)(uint64_t id, ucp_search_event ev,
+                              const ucp_found *f, void *user);
+
+typedef struct ucp_search_opts ucp_search_opts;
+UCP_EXTERN ucp_search_opts *ucp_search_opts_new(void);
+UCP_EXTERN void ucp_search_opts_free(ucp_search_opts *o);
+/** MX in seconds, 1..5 (default 2). */
+UCP_EXTERN int ucp_search_opts_set_mx(ucp_search_opts *o, int mx);
+/** Search on this interface (by name); call again for more. Default: every
+ *  interface that is up and multicast-capable. */
+UCP_EXTERN int ucp_search_opts_add_interface(ucp_search_opts *o,
+                                             const char *ifname);
+/** Also (or, with ucp_search_opts_set_multicast(o, 0), only) send a
+ *  unicast M-SEARCH to "a.b.c.d:port" or "[v6]:port" (UDA 1.1 §1.3.2). */
+UCP_EXTERN int ucp_search_opts_add_unicast(ucp_search_opts *o,
+                                           const char *host_port);
+/** Multicast M-SEARCH on/off (default on): IPv4 239.255.255.250 and, when
+ *  IPv6 is on, FF02::C and FF05::C. */
+UCP_EXTERN int ucp_search_opts_set_multicast(ucp_search_opts *o, int on);
+UCP_EXTERN int ucp_search_opts_set_ipv6(ucp_search_opts *o, int on);
+/** The SSDP port searched (default 1900; tests use others). */
+UCP_EXTERN int ucp_search_opts_set_port(ucp_search_opts *o, unsigned port);
+/** Complete with UCP_OK this many ms after the start (0: run until
+ *  cancelled or the deadline, which completes with UCP_E_TIMEOUT). */
+UCP_EXTERN int ucp_search_opts_set_duration(ucp_search_opts *o, uint64_t ms);
+
+/**
+ * Search for devices and services matching `st` ("ssdp:all",
+ * "upnp:rootdevice", "uuid:...", or a device or service type; a type
+ * matches devices advertising that version or a later one). M-SEARCH is
+ * sent three times, paced, as UDA recommends; every answering device is
+ * reported once, by UDN, after its description has loaded (or failed).
+ * Progress: numerator = descriptions loaded or failed, denominator =
+ * devices seen so far. Responses that break the SSDP rules of
+ * docs/security.md are dropped and counted (ucp_cp_ssdp_drops()).
+ *
+ * Returns UCP_OK and *id, or UCP_E_INVALIDARG (NULL or bad `st`),
+ * UCP_E_LIMIT, UCP_E_SHUTDOWN, UCP_E_NOMEM. Any thread.
+ */
+UCP_EXTERN int ucp_search(ucp_cp *cp, const char *st,
+                          const ucp_search_opts *so, const ucp_call_opts *opts,
+                          ucp_search_cb events, ucp_done_cb done, void *user,
+                          uint64_t *id);
+/** For a UCP_OP_SEARCH result: devices reported ADDED (0 otherwise). */
+UCP_EXTERN size_t ucp_result_devices(const ucp_result *r);
+/** SSDP datagrams dropped so far by this control point, all reasons. */
+UCP_EXTERN uint64_t ucp_cp_ssdp_drops(ucp_cp *cp);
 
 #ifdef __cplusplus
 }

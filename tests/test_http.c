@@ -10,10 +10,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <uv.h>
 
 #include "helpers.h"
 #include "http/http.h"
+#include "http/url.h"
+
+#include <curl/curl.h>
 
 static ucp_sim *sim;
 static uv_loop_t loop;
@@ -241,6 +245,48 @@ static void abort_mid_body_then_engine_goes_on(void **state) {
   assert_int_equal(exchange_run(&y, &spec), UCP_OK);
 }
 
+/* The start call's fast URL check must read the same host as curl does,
+ * and refuse what the policy refuses. */
+static void url_check_agrees_with_curl(void **state) {
+  (void)state;
+  static const char *const urls[] = {
+      "http://192.168.1.1:5000/rootDesc.xml", "http://10.0.0.5/desc.xml",
+      "http://Router.local:80/a/b?c=d&e=f", "http://127.0.0.1:1",
+      "HTTP://127.0.0.1:8080/x", "http://[::1]:8080/x", "http://a-b.c/x y",
+      "http://127.0.0.1:80@evil.example/x", "http://u:p@127.0.0.1/x",
+      "http://127.0.0.1%2f@evil/x", "http://127.0.0.1:99999/x",
+      "http://127.0.0.1:0/x", "https://127.0.0.1/x", "ftp://127.0.0.1/x",
+      "http:/127.0.0.1/x", "http://127.0.0.1\\@evil/x", "http://0x7f.1/x"};
+  for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++) {
+    char host[UCP__HOST_MAX];
+    const char *why;
+    int rc = ucp__url_check_http(urls[i], host, sizeof host, &why);
+    CURLU *u = curl_url();
+    char *chost = NULL, *user = NULL;
+    int curl_ok = curl_url_set(u, CURLUPART_URL, urls[i], 0) == CURLUE_OK &&
+                  curl_url_get(u, CURLUPART_HOST, &chost, 0) == CURLUE_OK;
+    int has_user = curl_ok && curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK;
+    printf("  %-40s -> %s %s (curl: %s)\n", urls[i], ucp_err_name(rc),
+           rc == UCP_OK ? host : why, curl_ok ? chost : "refused");
+    if (rc == UCP_OK) {
+      assert_true(curl_ok);
+      assert_false(has_user);
+      char bracketed[UCP__HOST_MAX + 2];
+      snprintf(bracketed, sizeof bracketed, "[%s]", host);
+      assert_true(strcasecmp(chost, host) == 0 || strcasecmp(chost, bracketed) == 0);
+    }
+    curl_free(chost);
+    curl_free(user);
+    curl_url_cleanup(u);
+  }
+  char host[UCP__HOST_MAX];
+  const char *why;
+  assert_int_equal(ucp__url_check_http("http://127.0.0.1:80@evil.example/x", host,
+                                       sizeof host, &why), UCP_E_URL);
+  assert_int_equal(ucp__url_check_http("https://127.0.0.1/x", host, sizeof host, &why),
+                   UCP_E_URL);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(get_reports_phases_and_bytes),
@@ -250,6 +296,7 @@ int main(void) {
       cmocka_unit_test(caps_abort_in_callbacks),
       cmocka_unit_test(redirect_not_followed_and_no_proxy),
       cmocka_unit_test(abort_mid_body_then_engine_goes_on),
+      cmocka_unit_test(url_check_agrees_with_curl),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

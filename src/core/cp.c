@@ -244,9 +244,30 @@ static void unlink_progress(ucp_cp *cp, ucp__op *op) {
   op->progress_dirty = 0;
 }
 
+static void drop_events(ucp_cp *cp, ucp__op *op) {
+  if (op->events_listed) {
+    ucp__op *prev = NULL;
+    for (ucp__op *o = cp->ev_ops_head; o; prev = o, o = o->e_next) {
+      if (o != op) continue;
+      if (prev) prev->e_next = o->e_next;
+      else cp->ev_ops_head = o->e_next;
+      if (cp->ev_ops_tail == o) cp->ev_ops_tail = prev;
+      break;
+    }
+    op->events_listed = 0;
+  }
+  while (op->ev_head) {
+    ucp__event *ev = op->ev_head;
+    op->ev_head = ev->next;
+    ev->free(ev);
+  }
+  op->ev_tail = NULL;
+}
+
 static void destroy_op(ucp_cp *cp, ucp__op *op) {
   ucp__heap_remove(&cp->deadlines, &op->timer);
   unlink_progress(cp, op);
+  drop_events(cp, op);
   release_op(op);
   ucp__free(op->result.detail);
   ucp__free(op->result.upnp_desc);
@@ -263,6 +284,22 @@ void ucp__op_progress(ucp__op *op, uint64_t num, uint64_t den, int status) {
   op->p_next = op->cp->prog_head;
   op->cp->prog_head = op;
   uv_async_send(&op->cp->async);
+}
+
+void ucp__op_post(ucp__op *op, ucp__event *ev) {
+  ucp_cp *cp = op->cp;
+  ev->next = NULL;
+  if (op->ev_tail) op->ev_tail->next = ev;
+  else op->ev_head = ev;
+  op->ev_tail = ev;
+  if (!op->events_listed) {
+    op->events_listed = 1;
+    op->e_next = NULL;
+    if (cp->ev_ops_tail) cp->ev_ops_tail->e_next = op;
+    else cp->ev_ops_head = op;
+    cp->ev_ops_tail = op;
+  }
+  uv_async_send(&cp->async);
 }
 
 int ucp__op_is_over(ucp__op *op) {
@@ -390,6 +427,53 @@ static void dispatch_progress(ucp_cp *cp) {
   }
 }
 
+/* Deliver one event of `op`, if it is still live. Returns 0 when the op
+ * must not get any more (cancelled, finishing or closing). */
+static int deliver_event(ucp_cp *cp, ucp__op *op, ucp__event *ev) {
+  uv_mutex_lock(&cp->lock);
+  /* Events posted before the op finished still precede its completion. */
+  int live = (op->state == UCP__OP_ACTIVE || op->state == UCP__OP_COMPLETING) &&
+             !cp->close_requested;
+  if (live) cp->dispatching = op->id;
+  uv_mutex_unlock(&cp->lock);
+  if (live) {
+    ucp_cp *outer = tls_dispatch_cp;
+    tls_dispatch_cp = cp;
+    ev->deliver(op, ev);
+    tls_dispatch_cp = outer;
+    uv_mutex_lock(&cp->lock);
+    dispatch_end_locked(cp);
+    uv_mutex_unlock(&cp->lock);
+  }
+  ev->free(ev);
+  return live;
+}
+
+/* Events go out after progress and before completions, so an op's events
+ * always precede its completion. Ops whose events were queued during this
+ * pass (from inside callbacks) wait for the next one. */
+static void dispatch_events(ucp_cp *cp) {
+  ucp__op *ops = cp->ev_ops_head;
+  cp->ev_ops_head = cp->ev_ops_tail = NULL;
+  while (ops) {
+    ucp__op *op = ops;
+    ops = op->e_next;
+    op->events_listed = 0;
+    ucp__event *list = op->ev_head;
+    op->ev_head = op->ev_tail = NULL;
+    while (list) {
+      ucp__event *ev = list;
+      list = ev->next;
+      if (!deliver_event(cp, op, ev))
+        while (list) { /* the op is cancelled: drop the rest */
+          ev = list;
+          list = ev->next;
+          ev->free(ev);
+        }
+    }
+  }
+}
+
 static void dispatch_completions(ucp_cp *cp) {
   ucp__op *op;
   while ((op = cp->done_head)) {
@@ -462,6 +546,7 @@ static void on_async(uv_async_t *h) {
   }
   start_submitted(cp, submitted);
   dispatch_progress(cp);
+  dispatch_events(cp);
   free_cancelled(cp, cancelled);
   dispatch_completions(cp);
   if (close_requested(cp)) teardown(cp);
@@ -500,6 +585,7 @@ static void teardown(ucp_cp *cp) {
   cp->done_head = cp->done_tail = NULL;
   cancel_all(cp);
   cp->prog_head = NULL;
+  cp->ev_ops_head = cp->ev_ops_tail = NULL;
   for (int i = 0; i < UCP__EXT__COUNT; i++)
     if (cp->ext_close[i]) cp->ext_close[i](cp->ext[i]);
   uv_timer_stop(&cp->deadline_timer);

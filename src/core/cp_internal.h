@@ -48,6 +48,7 @@ struct ucp_cp {
   ucp__heap deadlines;
   ucp__op *done_head, *done_tail;
   ucp__op *prog_head;
+  ucp__op *ev_ops_head, *ev_ops_tail; /* ops with queued events, FIFO */
   int torn_down;
   int free_when_closed; /* free the struct when the last handle closes */
   unsigned open_handles;

@@ -18,6 +18,18 @@
 
 typedef struct ucp__op ucp__op;
 
+/* An event an operation reports before its completion (a device found, a
+ * subscription state...). Queued by the kind on the loop thread, delivered
+ * by the core like progress: in order, one callback at a time, never after
+ * a successful cancel or the completion. `deliver` calls the user's
+ * callback; `free` releases the event (delivered or dropped). */
+typedef struct ucp__event ucp__event;
+struct ucp__event {
+  ucp__event *next;
+  void (*deliver)(ucp__op *op, ucp__event *ev);
+  void (*free)(ucp__event *ev);
+};
+
 typedef struct ucp__op_vtable {
   ucp_op_kind kind;
   const char *name; /* for messages: "description load" */
@@ -56,6 +68,7 @@ struct ucp__op {
   int state;        /* under the cp lock */
   uint8_t released;
   uint8_t progress_dirty;
+  uint8_t events_listed;
   uint64_t deadline_ms; /* relative, from the start call */
   ucp__heap_node timer; /* absolute deadline (uv_now) in timer.key */
   ucp_done_cb done;
@@ -68,6 +81,8 @@ struct ucp__op {
   ucp__op *q_next; /* submit list, then completion queue */
   ucp__op *c_next; /* cancel list */
   ucp__op *p_next; /* progress list (loop only) */
+  ucp__op *e_next; /* list of ops with events (loop only) */
+  ucp__event *ev_head, *ev_tail;
   ucp_result result;
 };
 
@@ -87,6 +102,10 @@ int ucp__op_submit(ucp_cp *cp, ucp__op *op, const ucp__op_vtable *vt,
 /* Loop thread. Record progress; delivered on a later loop turn, outside
  * any curl callback. A decreasing numerator is clamped. */
 void ucp__op_progress(ucp__op *op, uint64_t num, uint64_t den, int status);
+
+/* Loop thread. Queue an event for delivery on a later loop turn; the core
+ * owns it from here (freed after delivery, or dropped with the op). */
+void ucp__op_post(ucp__op *op, ucp__event *ev);
 
 /* Loop thread. Set the result and queue the completion, unless the op was
  * cancelled or already finished (then nothing happens). `detail` may be

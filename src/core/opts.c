@@ -14,12 +14,14 @@ static const uint64_t limit_defaults[UCP_LIMIT__COUNT] = {
     [UCP_LIMIT_XML_TEXT] = 8 * 1024,
     [UCP_LIMIT_DEVICES] = 256,
     [UCP_LIMIT_SERVICES] = 1024,
+    [UCP_LIMIT_SEARCH_DEVICES] = 4096,
 };
 
 void ucp__opts_defaults(ucp_cp_opts *o) {
   memset(o, 0, sizeof *o);
   memcpy(o->limits, limit_defaults, sizeof o->limits);
   o->deadlines[UCP_OP_LOAD_DESCRIPTION] = 10000;
+  o->deadlines[UCP_OP_SEARCH] = 60000;
 }
 
 ucp_cp_opts *ucp_cp_opts_new(void) {

@@ -1,0 +1,552 @@
+/* search.c - ucp_search: M-SEARCH, responses, and a description load for
+ * every device that answers (IUPnPDeviceFinder::StartAsyncFind). UDA 2.0
+ * §1.3. This operation joins SSDP (below) and description loading
+ * (src/device/), so it lives above both. */
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "../core/mem.h"
+#include "../core/op.h"
+#include "../device/device.h"
+#include "ssdp.h"
+
+enum { MAX_IFACES = 16, MAX_UNICAST = 16, TICK_MS = 50, SENDS = 3 };
+static const uint64_t send_at_ms[SENDS] = {0, 150, 400}; /* paced repeats */
+
+struct ucp_search_opts {
+  int mx;
+  int multicast, ipv6;
+  unsigned port;
+  uint64_t duration_ms;
+  int nifaces, nunicast;
+  char ifaces[MAX_IFACES][IF_NAMESIZE];
+  char unicast[MAX_UNICAST][64];
+};
+
+struct ucp_found {
+  char *udn, *location, *address, *server, *st;
+  int64_t bootid, configid;
+  uint32_t max_age;
+  ucp_description *desc;
+  int status;
+  char *detail;
+  ucp__desc_fetch *fetch;
+  struct search_op *op;
+};
+
+typedef struct net net;
+typedef struct search_op {
+  ucp__op base;
+  ucp_search_opts so;
+  ucp_search_cb events;
+  net *net;
+  ucp_found **found;
+  size_t nfound, cap, settled, added;
+  uint64_t started_ms;
+  int sends, complete_sent;
+  char st[];
+} search_op;
+
+/* The sockets and the timer: freed by their close callbacks, after the op
+ * may already be gone (op == NULL once detached). */
+struct net {
+  ucp_cp *cp;
+  search_op *op;
+  uv_udp_t udp4, udp6;
+  uv_timer_t tick;
+  int has6, open;
+  char buf[64 * 1024]; /* SECURITY.md: 64 KiB receive buffer */
+};
+
+/* ------------------------------------------------------------- options */
+
+ucp_search_opts *ucp_search_opts_new(void) {
+  ucp_search_opts *o = ucp__calloc(1, sizeof *o);
+  if (!o) return NULL;
+  o->mx = 2;
+  o->multicast = 1;
+  o->port = 1900;
+  return o;
+}
+
+void ucp_search_opts_free(ucp_search_opts *o) { ucp__free(o); }
+
+int ucp_search_opts_set_mx(ucp_search_opts *o, int mx) {
+  if (!o || mx < 1 || mx > 5) return UCP_E_INVALIDARG;
+  o->mx = mx;
+  return UCP_OK;
+}
+
+int ucp_search_opts_add_interface(ucp_search_opts *o, const char *ifname) {
+  if (!o || !ifname || !*ifname || strlen(ifname) >= IF_NAMESIZE ||
+      o->nifaces >= MAX_IFACES)
+    return UCP_E_INVALIDARG;
+  strcpy(o->ifaces[o->nifaces++], ifname);
+  return UCP_OK;
+}
+
+int ucp_search_opts_add_unicast(ucp_search_opts *o, const char *host_port) {
+  if (!o || !host_port || strlen(host_port) >= sizeof o->unicast[0] ||
+      o->nunicast >= MAX_UNICAST)
+    return UCP_E_INVALIDARG;
+  strcpy(o->unicast[o->nunicast++], host_port);
+  return UCP_OK;
+}
+
+int ucp_search_opts_set_multicast(ucp_search_opts *o, int on) {
+  if (!o) return UCP_E_INVALIDARG;
+  o->multicast = !!on;
+  return UCP_OK;
+}
+
+int ucp_search_opts_set_ipv6(ucp_search_opts *o, int on) {
+  if (!o) return UCP_E_INVALIDARG;
+  o->ipv6 = !!on;
+  return UCP_OK;
+}
+
+int ucp_search_opts_set_port(ucp_search_opts *o, unsigned port) {
+  if (!o || port == 0 || port > 65535) return UCP_E_INVALIDARG;
+  o->port = port;
+  return UCP_OK;
+}
+
+int ucp_search_opts_set_duration(ucp_search_opts *o, uint64_t ms) {
+  if (!o) return UCP_E_INVALIDARG;
+  o->duration_ms = ms;
+  return UCP_OK;
+}
+
+/* ------------------------------------------------------------- events */
+
+typedef struct search_event {
+  ucp__event base;
+  ucp_search_event ev;
+  ucp_found *f;
+} search_event;
+
+static void deliver(ucp__op *base, ucp__event *e) {
+  search_op *op = (search_op *)base;
+  search_event *se = (search_event *)e;
+  if (op->events) op->events(base->id, se->ev, se->f, base->user);
+}
+
+static void free_event(ucp__event *e) { ucp__free(e); }
+
+static void post(search_op *op, ucp_search_event ev, ucp_found *f) {
+  search_event *se = ucp__calloc(1, sizeof *se);
+  if (!se) return; /* out of memory: the event is lost, the search goes on */
+  se->base.deliver = deliver;
+  se->base.free = free_event;
+  se->ev = ev;
+  se->f = f;
+  ucp__op_post(&op->base, &se->base);
+}
+
+static void update_progress(search_op *op) {
+  ucp__op_progress(&op->base, op->settled, op->nfound, UCP_PHASE_RECEIVING);
+}
+
+/* UDA 2.0 §1.3.3: answers come within MX seconds of the last M-SEARCH. */
+static void check_complete(search_op *op) {
+  uint64_t window_end = op->started_ms + send_at_ms[SENDS - 1] +
+                        (uint64_t)op->so.mx * 1000u + 200u;
+  if (op->complete_sent || op->sends < SENDS || ucp__now_ms() < window_end ||
+      op->settled < op->nfound)
+    return;
+  op->complete_sent = 1;
+  post(op, UCP_SEARCH_COMPLETE, NULL);
+}
+
+/* ------------------------------------------------------ device records */
+
+static void found_free(ucp_found *f) {
+  ucp__desc_fetch_abort(f->fetch);
+  ucp_description_unref(f->desc);
+  ucp__free(f->udn);
+  ucp__free(f->location);
+  ucp__free(f->address);
+  ucp__free(f->server);
+  ucp__free(f->st);
+  ucp__free(f->detail);
+  ucp__free(f);
+}
+
+static ucp_found *find_udn(search_op *op, ucp__slice udn) {
+  for (size_t i = 0; i < op->nfound; i++)
+    if (strlen(op->found[i]->udn) == udn.n &&
+        strncasecmp(op->found[i]->udn, udn.p, udn.n) == 0)
+      return op->found[i];
+  return NULL;
+}
+
+static void on_fetched(void *ctx, int status, int http_status,
+                       ucp_description *d, const char *detail) {
+  ucp_found *f = ctx;
+  search_op *op = f->op;
+  (void)http_status;
+  f->fetch = NULL;
+  f->desc = d;
+  f->status = status;
+  if (detail && *detail) f->detail = ucp__strdup(detail);
+  op->settled++;
+  if (status == UCP_OK) op->added++;
+  post(op, status == UCP_OK ? UCP_SEARCH_DEVICE_ADDED : UCP_SEARCH_DEVICE_FAILED,
+       f);
+  update_progress(op);
+  check_complete(op);
+}
+
+static char *slice_dup(ucp__slice s) {
+  return ucp__strndup(s.p ? s.p : "", s.p ? s.n : 0);
+}
+
+static ucp_found *found_new(search_op *op, const ucp__ssdp_msg *m,
+                            const char *ip) {
+  if (op->nfound == op->cap) {
+    size_t cap = op->cap ? op->cap * 2 : 16;
+    ucp_found **n = ucp__realloc(op->found, cap * sizeof *n);
+    if (!n) return NULL;
+    op->found = n;
+    op->cap = cap;
+  }
+  ucp_found *f = ucp__calloc(1, sizeof *f);
+  if (!f) return NULL;
+  f->op = op;
+  f->udn = slice_dup(m->udn);
+  f->location = slice_dup(m->location);
+  f->address = ucp__strdup(ip);
+  f->server = slice_dup(m->server);
+  f->st = slice_dup(m->st);
+  if (!f->udn || !f->location || !f->address || !f->server || !f->st) {
+    found_free(f);
+    return NULL;
+  }
+  f->bootid = m->bootid;
+  f->configid = m->configid;
+  f->max_age = m->max_age;
+  op->found[op->nfound++] = f;
+  return f;
+}
+
+/* A new device: record it and load its description, connecting only to
+ * the address the answer came from. */
+static void new_device(search_op *op, const ucp__ssdp_msg *m, const char *ip) {
+  if (op->nfound >= ucp__cp_limit(op->base.cp, UCP_LIMIT_SEARCH_DEVICES)) {
+    ucp__cp_counter_add(op->base.cp, UCP_COUNTER_SSDP_DROPPED, 1);
+    return;
+  }
+  ucp_found *f = found_new(op, m, ip);
+  if (!f) return;
+  update_progress(op);
+  int rc = ucp__desc_fetch_start(op->base.cp, f->location, f->address,
+                                 on_fetched, NULL, f, &f->fetch);
+  if (rc != UCP_OK) {
+    char detail[128];
+    snprintf(detail, sizeof detail, "cannot start the description load: %s",
+             ucp_strerror(rc));
+    on_fetched(f, rc, 0, NULL, detail);
+  }
+}
+
+/* ----------------------------------------------------------- receiving */
+
+static void drop(search_op *op) {
+  ucp__cp_counter_add(op->base.cp, UCP_COUNTER_SSDP_DROPPED, 1);
+}
+
+static void sockaddr_ip(const struct sockaddr *sa, char *ip, size_t n) {
+  ip[0] = '\0';
+  if (sa->sa_family == AF_INET)
+    uv_ip4_name((const struct sockaddr_in *)sa, ip, n);
+  else if (sa->sa_family == AF_INET6)
+    uv_ip6_name((const struct sockaddr_in6 *)sa, ip, n);
+}
+
+static void handle_datagram(search_op *op, const char *buf, size_t len,
+                            const struct sockaddr *from) {
+  ucp__ssdp_msg m;
+  ucp__cp_counter_add(op->base.cp, UCP_COUNTER_SSDP_RECEIVED, 1);
+  if (ucp__ssdp_parse(buf, len, &m) != UCP__SSDP_OK ||
+      m.kind != UCP__SSDP_RESPONSE) {
+    drop(op);
+    return;
+  }
+  char ip[INET6_ADDRSTRLEN];
+  const char *why;
+  sockaddr_ip(from, ip, sizeof ip);
+  ucp__slice st = {op->st, strlen(op->st)};
+  if (!ucp__ssdp_st_matches(st, m.st) || !m.udn.p ||
+      !ucp__ssdp_location_ok(m.location, ip, &why)) {
+    drop(op);
+    return;
+  }
+  if (!find_udn(op, m.udn)) new_device(op, &m, ip);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b) {
+  net *n = h->data;
+  (void)suggested;
+  *b = uv_buf_init(n->buf, sizeof n->buf);
+}
+
+static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *b,
+                    const struct sockaddr *from, unsigned flags) {
+  net *n = h->data;
+  if (!n->op || nread <= 0 || !from) return;
+  if ((flags & UV_UDP_PARTIAL) || (size_t)nread > UCP__SSDP_MAX_DATAGRAM) {
+    drop(n->op); /* truncated or over 8 KiB: never parsed */
+    return;
+  }
+  handle_datagram(n->op, b->base, (size_t)nread, from);
+}
+
+/* ------------------------------------------------------------- sending */
+
+static void send_to(search_op *op, uv_udp_t *udp, const struct sockaddr *to,
+                    const char *host) {
+  char msg[1024];
+  size_t len = ucp__ssdp_build_msearch(msg, sizeof msg, host, op->st,
+                                       op->so.mx,
+                                       "Linux/6 UPnP/1.1 upnpcp/" UCP_VERSION_STRING);
+  if (!len) return;
+  uv_buf_t b = uv_buf_init(msg, (unsigned)len);
+  uv_udp_try_send(udp, &b, 1, to);
+}
+
+static int iface_wanted(const ucp_search_opts *so, const struct ifaddrs *ifa) {
+  if (!ifa->ifa_addr || !(ifa->ifa_flags & IFF_UP) ||
+      !(ifa->ifa_flags & IFF_MULTICAST))
+    return 0;
+  if (so->nifaces == 0) return 1;
+  for (int i = 0; i < so->nifaces; i++)
+    if (strcmp(so->ifaces[i], ifa->ifa_name) == 0) return 1;
+  return 0;
+}
+
+static void send_multicast(search_op *op) {
+  net *n = op->net;
+  struct ifaddrs *all = NULL;
+  if (getifaddrs(&all) != 0) return;
+  char host[64];
+  for (struct ifaddrs *ifa = all; ifa; ifa = ifa->ifa_next) {
+    if (!iface_wanted(&op->so, ifa)) continue;
+    char ip[INET6_ADDRSTRLEN];
+    if (ifa->ifa_addr->sa_family == AF_INET) {
+      struct sockaddr_in to;
+      sockaddr_ip(ifa->ifa_addr, ip, sizeof ip);
+      if (uv_udp_set_multicast_interface(&n->udp4, ip) != 0) continue;
+      uv_ip4_addr("239.255.255.250", (int)op->so.port, &to);
+      snprintf(host, sizeof host, "239.255.255.250:%u", op->so.port);
+      send_to(op, &n->udp4, (const struct sockaddr *)&to, host);
+    } else if (ifa->ifa_addr->sa_family == AF_INET6 && n->has6) {
+      struct sockaddr_in6 to;
+      unsigned idx = if_nametoindex(ifa->ifa_name);
+      char ifspec[IF_NAMESIZE + 4];
+      snprintf(ifspec, sizeof ifspec, "::%%%s", ifa->ifa_name);
+      if (!idx || uv_udp_set_multicast_interface(&n->udp6, ifspec) != 0) continue;
+      uv_ip6_addr("ff02::c", (int)op->so.port, &to);
+      to.sin6_scope_id = idx;
+      snprintf(host, sizeof host, "[FF02::C]:%u", op->so.port);
+      send_to(op, &n->udp6, (const struct sockaddr *)&to, host);
+    }
+  }
+  freeifaddrs(all);
+}
+
+static void send_unicast(search_op *op) {
+  net *n = op->net;
+  for (int i = 0; i < op->so.nunicast; i++) {
+    const char *hp = op->so.unicast[i];
+    char host[64];
+    unsigned port = 1900;
+    struct sockaddr_storage to;
+    if (hp[0] == '[') {
+      if (sscanf(hp, "[%45[^]]]:%u", host, &port) < 1 || !n->has6 ||
+          uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)&to) != 0)
+        continue;
+      send_to(op, &n->udp6, (const struct sockaddr *)&to, hp);
+    } else {
+      if (sscanf(hp, "%45[^:]:%u", host, &port) < 1 ||
+          uv_ip4_addr(host, (int)port, (struct sockaddr_in *)&to) != 0)
+        continue;
+      send_to(op, &n->udp4, (const struct sockaddr *)&to, hp);
+    }
+  }
+}
+
+static void send_round(search_op *op) {
+  if (op->so.multicast) send_multicast(op);
+  send_unicast(op);
+  op->sends++;
+}
+
+/* ------------------------------------------------------------ the tick */
+
+static void finish_search(search_op *op) {
+  op->base.result.payload = &op->added;
+  ucp__op_finish(&op->base, UCP_OK, 0, NULL);
+}
+
+static void on_tick(uv_timer_t *t) {
+  net *n = t->data;
+  search_op *op = n->op;
+  if (!op) return;
+  uint64_t elapsed = ucp__now_ms() - op->started_ms;
+  while (op->sends < SENDS && elapsed >= send_at_ms[op->sends]) send_round(op);
+  check_complete(op);
+  if (op->so.duration_ms && elapsed >= op->so.duration_ms) finish_search(op);
+}
+
+/* --------------------------------------------------- sockets lifetime */
+
+static void on_net_closed(uv_handle_t *h) {
+  net *n = h->data;
+  ucp__cp_handle_closed(n->cp);
+  if (--n->open == 0) ucp__free(n);
+}
+
+static void net_close(net *n) {
+  if (!n) return;
+  n->op = NULL;
+  uv_timer_stop(&n->tick);
+  uv_close((uv_handle_t *)&n->tick, on_net_closed);
+  uv_close((uv_handle_t *)&n->udp4, on_net_closed);
+  if (n->has6) uv_close((uv_handle_t *)&n->udp6, on_net_closed);
+}
+
+static int open_udp(net *n, uv_udp_t *u, const struct sockaddr *bind_to) {
+  if (uv_udp_init(ucp__cp_loop(n->cp), u) != 0) return -1;
+  u->data = n;
+  n->open++;
+  ucp__cp_handle_opened(n->cp);
+  if (uv_udp_bind(u, bind_to, 0) != 0) return -1;
+  uv_udp_set_multicast_ttl(u, 2); /* UDA 2.0 §1.1: TTL default 2 */
+  uv_udp_set_multicast_loop(u, 1);
+  return uv_udp_recv_start(u, on_alloc, on_recv) == 0 ? 0 : -1;
+}
+
+static int net_open(search_op *op) {
+  net *n = ucp__calloc(1, sizeof *n);
+  if (!n) return UCP_E_NOMEM;
+  n->cp = op->base.cp;
+  n->op = op;
+  op->net = n;
+  uv_timer_init(ucp__cp_loop(n->cp), &n->tick);
+  n->tick.data = n;
+  n->open++;
+  ucp__cp_handle_opened(n->cp);
+  struct sockaddr_in any4;
+  uv_ip4_addr("0.0.0.0", 0, &any4);
+  if (open_udp(n, &n->udp4, (const struct sockaddr *)&any4) != 0)
+    return UCP_E_NETWORK;
+  if (op->so.ipv6 || strchr(op->so.unicast[0], '[')) {
+    struct sockaddr_in6 any6;
+    uv_ip6_addr("::", 0, &any6);
+    n->has6 = 1;
+    if (open_udp(n, &n->udp6, (const struct sockaddr *)&any6) != 0)
+      return UCP_E_NETWORK;
+  }
+  return uv_timer_start(&n->tick, on_tick, TICK_MS, TICK_MS) == 0
+             ? UCP_OK
+             : UCP_E_INTERNAL;
+}
+
+/* ---------------------------------------------------------- the op */
+
+static int search_start(ucp__op *base) {
+  search_op *op = (search_op *)base;
+  op->started_ms = ucp__now_ms();
+  int rc = net_open(op);
+  if (rc != UCP_OK)
+    return ucp__op_fail(base, rc, 0, "search %s: cannot open UDP sockets",
+                        op->st);
+  send_round(op); /* the first M-SEARCH goes at once */
+  return UCP_OK;
+}
+
+static void search_release(ucp__op *base) {
+  search_op *op = (search_op *)base;
+  net_close(op->net);
+  op->net = NULL;
+  for (size_t i = 0; i < op->nfound; i++) {
+    ucp__desc_fetch_abort(op->found[i]->fetch);
+    op->found[i]->fetch = NULL;
+  }
+}
+
+static void search_destroy(ucp__op *base) {
+  search_op *op = (search_op *)base;
+  for (size_t i = 0; i < op->nfound; i++) found_free(op->found[i]);
+  ucp__free(op->found);
+  ucp__free(op);
+}
+
+static const ucp__op_vtable search_vt = {UCP_OP_SEARCH, "search", search_start,
+                                         search_release, search_destroy};
+
+static int st_valid(const char *st) {
+  size_t n = strlen(st);
+  if (n == 0 || n > 256) return 0;
+  for (size_t i = 0; i < n; i++)
+    if ((unsigned char)st[i] <= ' ' || st[i] == 0x7f) return 0;
+  return 1;
+}
+
+int ucp_search(ucp_cp *cp, const char *st, const ucp_search_opts *so,
+               const ucp_call_opts *opts, ucp_search_cb events,
+               ucp_done_cb done, void *user, uint64_t *id) {
+  if (!cp || !st || !done || !id || !st_valid(st)) return UCP_E_INVALIDARG;
+  size_t n = strlen(st);
+  search_op *op = ucp__calloc(1, sizeof *op + n + 1);
+  if (!op) return UCP_E_NOMEM;
+  memcpy(op->st, st, n + 1);
+  if (so) op->so = *so;
+  else {
+    op->so.mx = 2;
+    op->so.multicast = 1;
+    op->so.port = 1900;
+  }
+  op->events = events;
+  int rc = ucp__op_submit(cp, &op->base, &search_vt, opts, done, user, id);
+  if (rc != UCP_OK) ucp__free(op);
+  return rc;
+}
+
+uint64_t ucp_cp_ssdp_drops(ucp_cp *cp) {
+  return ucp_cp_counter(cp, UCP_COUNTER_SSDP_DROPPED);
+}
+
+size_t ucp_result_devices(const ucp_result *r) {
+  if (!r || r->kind != UCP_OP_SEARCH || !r->payload) return 0;
+  return *(const size_t *)r->payload;
+}
+
+/* --------------------------------------------------------- accessors */
+
+const char *ucp_found_udn(const ucp_found *f) { return f ? f->udn : NULL; }
+const char *ucp_found_location(const ucp_found *f) {
+  return f ? f->location : NULL;
+}
+const char *ucp_found_address(const ucp_found *f) {
+  return f ? f->address : NULL;
+}
+const char *ucp_found_server(const ucp_found *f) { return f ? f->server : NULL; }
+const char *ucp_found_st(const ucp_found *f) { return f ? f->st : NULL; }
+int64_t ucp_found_bootid(const ucp_found *f) { return f ? f->bootid : -1; }
+int64_t ucp_found_configid(const ucp_found *f) { return f ? f->configid : -1; }
+uint32_t ucp_found_max_age(const ucp_found *f) { return f ? f->max_age : 0; }
+const ucp_description *ucp_found_description(const ucp_found *f) {
+  return f ? f->desc : NULL;
+}
+int ucp_found_status(const ucp_found *f) {
+  return f ? f->status : UCP_E_INVALIDARG;
+}
+const char *ucp_found_detail(const ucp_found *f) {
+  return f && f->detail ? f->detail : "";
+}

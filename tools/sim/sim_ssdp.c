@@ -1,0 +1,2 @@
+/* sim_ssdp.c - the simulator's SSDP side (being written). */
+typedef int ucp_sim_ssdp_placeholder;
