@@ -384,8 +384,11 @@ typedef enum ucp_search_event {
                                   loaded: ucp_found_description() is set */
   UCP_SEARCH_DEVICE_FAILED,    /* it answered, but its description failed:
                                   ucp_found_status()/ucp_found_detail() */
-  UCP_SEARCH_COMPLETE          /* the MX window is over and every device seen
+  UCP_SEARCH_COMPLETE,         /* the MX window is over and every device seen
                                   in it is ADDED or FAILED; once per search */
+  UCP_SEARCH_DEVICE_UPDATED,   /* reloaded after its LOCATION, BOOTID.UPNP.ORG
+                                  or CONFIGID.UPNP.ORG changed */
+  UCP_SEARCH_DEVICE_REMOVED    /* ssdp:byebye, or its max-age ran out */
 } ucp_search_event;
 
 /** What a search knows of one device; borrowed for the callback. */
@@ -404,7 +407,9 @@ UCP_EXTERN int ucp_found_status(const ucp_found *f);
 UCP_EXTERN const char *ucp_found_detail(const ucp_found *f);
 
 /** Search events: one callback per event, on the loop thread, before the
- *  completion; none after a successful ucp_cancel(). */
+ *  completion; none after a successful ucp_cancel(). A device REMOVED and
+ *  seen again is reported ADDED again. On FAILED after UPDATED, the
+ *  description is the last one that loaded. */
 typedef void (*ucp_search_cb)(uint64_t id, ucp_search_event ev,
                               const ucp_found *f, void *user);
 
@@ -421,8 +426,12 @@ UCP_EXTERN int ucp_search_opts_add_interface(ucp_search_opts *o,
  *  unicast M-SEARCH to "a.b.c.d:port" or "[v6]:port" (UDA 1.1 §1.3.2). */
 UCP_EXTERN int ucp_search_opts_add_unicast(ucp_search_opts *o,
                                            const char *host_port);
-/** Multicast M-SEARCH on/off (default on): IPv4 239.255.255.250 and, when
- *  IPv6 is on, FF02::C and FF05::C. */
+/** Multicast on/off (default on): M-SEARCH to IPv4 239.255.255.250 and,
+ *  when IPv6 is on, FF02::C; and passive listening: the search joins the
+ *  SSDP group on its interfaces and follows ssdp:alive, ssdp:byebye and
+ *  ssdp:update NOTIFYs (UDA 2.0 §1.2) for as long as it runs, keeping every
+ *  device until its max-age runs out. A control point never answers an
+ *  M-SEARCH. With multicast off only the unicast targets are searched. */
 UCP_EXTERN int ucp_search_opts_set_multicast(ucp_search_opts *o, int on);
 UCP_EXTERN int ucp_search_opts_set_ipv6(ucp_search_opts *o, int on);
 /** The SSDP port searched (default 1900; tests use others). */

@@ -348,6 +348,179 @@ static int cmd_describe(int argc, char **argv) {
   return exit_code(rc);
 }
 
+
+/* ------------------------------------------------------------ discover */
+
+typedef struct discover_state {
+  waiter w;
+  int json;
+  int tty;
+  size_t shown;
+} discover_state;
+
+static void print_found_row(const ucp_found *f) {
+  const ucp_description *d = ucp_found_description(f);
+  const ucp_device *root = d ? ucp_description_root(d) : NULL;
+  char name[41], type[41], model[25];
+  snprintf(name, sizeof name, "%s",
+           root && ucp_device_field_get(root, UCP_DEVICE_FRIENDLY_NAME)
+               ? ucp_device_field_get(root, UCP_DEVICE_FRIENDLY_NAME) : "-");
+  const char *t = root ? ucp_device_field_get(root, UCP_DEVICE_TYPE) : NULL;
+  const char *short_type = t && strstr(t, ":device:") ? strstr(t, ":device:") + 8 : t;
+  snprintf(type, sizeof type, "%s", short_type ? short_type : "-");
+  snprintf(model, sizeof model, "%s",
+           root && ucp_device_field_get(root, UCP_DEVICE_MODEL_NAME)
+               ? ucp_device_field_get(root, UCP_DEVICE_MODEL_NAME) : "-");
+  put_safe(stdout, name);
+  printf("\t");
+  put_safe(stdout, type);
+  printf("\t");
+  put_safe(stdout, model);
+  printf("\t%s\t", ucp_found_address(f));
+  put_safe(stdout, ucp_found_udn(f));
+  if (!d) printf("\t(%s)", ucp_err_name(ucp_found_status(f)));
+  putchar('\n');
+}
+
+static void print_found_json(uint64_t id, ucp_search_event ev,
+                             const ucp_found *f) {
+  json_t *o = json_object();
+  json_object_set_new(o, "id", json_integer((json_int_t)id));
+  static const char *const names[] = {"?", "added", "failed", "complete",
+                                      "updated", "removed"};
+  json_object_set_new(o, "event", json_string(names[ev <= 5 ? ev : 0]));
+  if (f) {
+    const ucp_description *d = ucp_found_description(f);
+    json_object_set_new(o, "udn", jstr(ucp_found_udn(f)));
+    json_object_set_new(o, "location", jstr(ucp_found_location(f)));
+    json_object_set_new(o, "address", jstr(ucp_found_address(f)));
+    json_object_set_new(o, "server", jstr(ucp_found_server(f)));
+    if (d) json_object_set_new(o, "root", device_json(ucp_description_root(d)));
+    else json_object_set_new(o, "detail", jstr(ucp_found_detail(f)));
+  }
+  char *s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+  if (s) puts(s);
+  free(s);
+  json_decref(o);
+  fflush(stdout);
+}
+
+static void on_search_event(uint64_t id, ucp_search_event ev,
+                            const ucp_found *f, void *user) {
+  discover_state *ds = user;
+  if (ds->json) {
+    print_found_json(id, ev, f);
+    return;
+  }
+  if (ds->tty) fputs("\r\033[K", stderr);
+  if (ev == UCP_SEARCH_DEVICE_REMOVED || ev == UCP_SEARCH_DEVICE_UPDATED) {
+    printf("%s ", ev == UCP_SEARCH_DEVICE_REMOVED ? "removed" : "updated");
+    put_safe(stdout, ucp_found_udn(f));
+    putchar('\n');
+  } else if (f) {
+    print_found_row(f);
+    ds->shown++;
+  } else {
+    fprintf(stderr, "search complete: %zu device(s)\n", ds->shown);
+  }
+  fflush(stdout);
+}
+
+static void on_search_progress(uint64_t id, uint64_t num, uint64_t den,
+                               int status, void *user) {
+  discover_state *ds = user;
+  (void)id, (void)status;
+  if (!ds->tty) return;
+  int width = 30, filled = den ? (int)(num * (uint64_t)width / den) : 0;
+  fprintf(stderr, "\r[%.*s%*s] %llu/%llu described", filled,
+          "##############################", width - filled, "",
+          (unsigned long long)num, (unsigned long long)den);
+}
+
+static void on_search_done(uint64_t id, const ucp_result *r, void *user) {
+  discover_state *ds = user;
+  (void)id;
+  if (ds->tty) fputs("\r\033[K", stderr);
+  if (ucp_result_status(r) != UCP_OK)
+    fprintf(stderr, "upnpcp: search ended: %s %s\n",
+            ucp_err_name(ucp_result_status(r)), ucp_result_detail(r));
+  pthread_mutex_lock(&ds->w.lock);
+  ds->w.status = ucp_result_status(r);
+  ds->w.done = 1;
+  pthread_cond_signal(&ds->w.cond);
+  pthread_mutex_unlock(&ds->w.lock);
+}
+
+static int discover_parse(int argc, char **argv, ucp_search_opts *so,
+                          const char **st, int *json, uint64_t *secs) {
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    int more = i + 1 < argc;
+    if (!strcmp(a, "--json")) *json = 1;
+    else if (!strcmp(a, "--st") && more) *st = argv[++i];
+    else if (!strcmp(a, "--mx") && more) {
+      if (ucp_search_opts_set_mx(so, atoi(argv[++i])) != UCP_OK) return -1;
+    } else if (!strcmp(a, "--timeout") && more) *secs = strtoull(argv[++i], NULL, 10);
+    else if (!strcmp(a, "--iface") && more) {
+      if (ucp_search_opts_add_interface(so, argv[++i]) != UCP_OK) return -1;
+    } else if (!strcmp(a, "--unicast") && more) {
+      if (ucp_search_opts_add_unicast(so, argv[++i]) != UCP_OK) return -1;
+      ucp_search_opts_set_multicast(so, 0);
+    } else if (!strcmp(a, "--port") && more) {
+      if (ucp_search_opts_set_port(so, (unsigned)atoi(argv[++i])) != UCP_OK) return -1;
+    } else if (!strcmp(a, "--ipv6")) ucp_search_opts_set_ipv6(so, 1);
+    else return -1;
+  }
+  return *secs > 0 && *secs <= 3600 ? 0 : -1;
+}
+
+/* Search and wait for it, cancelling on Ctrl-C. Returns the op status. */
+static int run_search(ucp_cp *cp, const char *st, ucp_search_opts *so,
+                      uint64_t secs, discover_state *ds) {
+  ucp_call_opts *o = ucp_call_opts_new();
+  ucp_call_opts_set_progress(o, on_search_progress);
+  ucp_call_opts_set_deadline(o, secs * 1000u + 5000u);
+  ucp_search_opts_set_duration(so, secs * 1000u);
+  int rc = ucp_search(cp, st, so, o, on_search_event, on_search_done, ds,
+                      &ds->w.id);
+  ucp_call_opts_free(o);
+  if (rc != UCP_OK) {
+    fprintf(stderr, "upnpcp: cannot search: %s\n", ucp_err_name(rc));
+    return rc;
+  }
+  return wait_or_cancel(cp, &ds->w);
+}
+
+static int cmd_discover(int argc, char **argv) {
+  const char *st = "ssdp:all";
+  int json = 0;
+  uint64_t secs = 5;
+  ucp_search_opts *so = ucp_search_opts_new();
+  if (!so || discover_parse(argc, argv, so, &st, &json, &secs) != 0) {
+    fprintf(stderr, "usage: upnpcp discover [--st T] [--mx S] [--timeout S] "
+                    "[--iface IF]... [--unicast HOST:PORT]... [--port N] "
+                    "[--ipv6] [--json]\n");
+    ucp_search_opts_free(so);
+    return 2;
+  }
+  install_sigint();
+  ucp_cp *cp;
+  if (ucp_cp_new(NULL, &cp) != UCP_OK) {
+    ucp_search_opts_free(so);
+    return 1;
+  }
+  discover_state ds;
+  memset(&ds, 0, sizeof ds);
+  waiter_init(&ds.w);
+  ds.json = json;
+  ds.tty = isatty(STDERR_FILENO) && !json;
+  int rc = run_search(cp, st, so, secs, &ds);
+  ucp_cp_free(cp);
+  waiter_destroy(&ds.w);
+  ucp_search_opts_free(so);
+  return exit_code(rc);
+}
+
 static void demo_step(const char *title) { printf("\n== %s\n", title); }
 
 /* Start a load and cancel it while it is pending: UCP_OK, and no callback. */
@@ -422,6 +595,8 @@ static int cmd_demo(int argc, char **argv) {
 static void usage(FILE *f) {
   fprintf(f,
           "usage: upnpcp COMMAND [ARGS]\n"
+          "  discover [--st T] [--mx S] [--timeout S] [--iface IF] [--unicast HOST:PORT]\n"
+          "           [--port N] [--ipv6] [--json]     find devices (SSDP)\n"
           "  describe URL [--json] [--timeout S]  load and print a device description\n"
           "  sim [--port N] [--serve-dir DIR] ...  run the device simulator\n"
           "  demo                                  simulator + control point, end to end\n"
@@ -436,6 +611,7 @@ int main(int argc, char **argv) {
   const char *cmd = argv[1];
   if (!strcmp(cmd, "describe")) return cmd_describe(argc - 1, argv + 1);
   if (!strcmp(cmd, "sim")) return ucp_sim_main(argc - 1, argv + 1);
+  if (!strcmp(cmd, "discover")) return cmd_discover(argc - 1, argv + 1);
   if (!strcmp(cmd, "demo")) return cmd_demo(argc - 1, argv + 1);
   if (!strcmp(cmd, "version")) {
     printf("upnpcp %s\n", ucp_version(NULL));

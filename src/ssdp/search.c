@@ -32,11 +32,16 @@ struct ucp_found {
   char *udn, *location, *address, *server, *st;
   int64_t bootid, configid;
   uint32_t max_age;
-  ucp_description *desc;
+  uint64_t expires_ms;   /* last seen + max-age */
+  ucp_description *desc; /* the last description that loaded */
   int status;
   char *detail;
   ucp__desc_fetch *fetch;
   struct search_op *op;
+  uint8_t loaded;        /* its first load settled (ADDED or FAILED) */
+  uint8_t gone;          /* REMOVED: byebye or expiry */
+  uint8_t reload_again;  /* a change arrived while a load was in flight */
+  uint8_t back;          /* seen again after REMOVED: report ADDED */
 };
 
 typedef struct net net;
@@ -47,6 +52,8 @@ typedef struct search_op {
   net *net;
   ucp_found **found;
   size_t nfound, cap, settled, added;
+  uint32_t *index; /* open addressing over `found`, by UDN: slot = i + 1 */
+  size_t index_cap;
   uint64_t started_ms;
   int sends, complete_sent;
   char st[];
@@ -57,9 +64,9 @@ typedef struct search_op {
 struct net {
   ucp_cp *cp;
   search_op *op;
-  uv_udp_t udp4, udp6;
+  uv_udp_t udp4, udp6, listen4;
   uv_timer_t tick;
-  int has6, open;
+  int has6, has_listen, open;
   char buf[64 * 1024]; /* SECURITY.md: 64 KiB receive buffer */
 };
 
@@ -177,13 +184,54 @@ static void found_free(ucp_found *f) {
   ucp__free(f);
 }
 
+static uint32_t udn_hash(const char *p, size_t n) {
+  uint32_t h = 2166136261u; /* FNV-1a over the lower-cased UDN */
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)p[i];
+    h = (h ^ (uint32_t)(c >= 'A' && c <= 'Z' ? c + 32 : c)) * 16777619u;
+  }
+  return h;
+}
+
+static int udn_eq(const ucp_found *f, ucp__slice udn) {
+  return strlen(f->udn) == udn.n && strncasecmp(f->udn, udn.p, udn.n) == 0;
+}
+
 static ucp_found *find_udn(search_op *op, ucp__slice udn) {
-  for (size_t i = 0; i < op->nfound; i++)
-    if (strlen(op->found[i]->udn) == udn.n &&
-        strncasecmp(op->found[i]->udn, udn.p, udn.n) == 0)
-      return op->found[i];
+  if (!op->index_cap) return NULL;
+  size_t mask = op->index_cap - 1;
+  for (size_t i = udn_hash(udn.p, udn.n) & mask; op->index[i]; i = (i + 1) & mask) {
+    ucp_found *f = op->found[op->index[i] - 1];
+    if (udn_eq(f, udn)) return f;
+  }
   return NULL;
 }
+
+static void index_put(uint32_t *index, size_t cap, ucp_found *f, uint32_t slot) {
+  size_t mask = cap - 1;
+  size_t i = udn_hash(f->udn, strlen(f->udn)) & mask;
+  while (index[i]) i = (i + 1) & mask;
+  index[i] = slot;
+}
+
+/* Keep the index at most half full; entries are never removed (a device
+ * that leaves keeps its record, bounded by UCP_LIMIT_SEARCH_DEVICES). */
+static int index_add(search_op *op, ucp_found *f) {
+  if ((op->nfound + 1) * 2 > op->index_cap) {
+    size_t cap = op->index_cap ? op->index_cap * 2 : 64;
+    uint32_t *n = ucp__calloc(cap, sizeof *n);
+    if (!n) return -1;
+    for (size_t i = 0; i < op->nfound; i++)
+      index_put(n, cap, op->found[i], (uint32_t)i + 1);
+    ucp__free(op->index);
+    op->index = n;
+    op->index_cap = cap;
+  }
+  index_put(op->index, op->index_cap, f, (uint32_t)op->nfound + 1);
+  return 0;
+}
+
+static void start_load(search_op *op, ucp_found *f);
 
 static void on_fetched(void *ctx, int status, int http_status,
                        ucp_description *d, const char *detail) {
@@ -191,15 +239,45 @@ static void on_fetched(void *ctx, int status, int http_status,
   search_op *op = f->op;
   (void)http_status;
   f->fetch = NULL;
-  f->desc = d;
   f->status = status;
-  if (detail && *detail) f->detail = ucp__strdup(detail);
-  op->settled++;
-  if (status == UCP_OK) op->added++;
-  post(op, status == UCP_OK ? UCP_SEARCH_DEVICE_ADDED : UCP_SEARCH_DEVICE_FAILED,
-       f);
-  update_progress(op);
-  check_complete(op);
+  ucp__free(f->detail);
+  f->detail = detail && *detail ? ucp__strdup(detail) : NULL;
+  int first = !f->loaded, had = f->desc != NULL;
+  if (d) {
+    ucp_description_unref(f->desc);
+    f->desc = d;
+  }
+  if (first) {
+    f->loaded = 1;
+    op->settled++;
+    if (status == UCP_OK) op->added++;
+    update_progress(op);
+  }
+  post(op, status != UCP_OK           ? UCP_SEARCH_DEVICE_FAILED
+           : first || !had || f->back ? UCP_SEARCH_DEVICE_ADDED
+                                      : UCP_SEARCH_DEVICE_UPDATED, f);
+  if (status == UCP_OK) f->back = 0;
+  if (first) check_complete(op);
+  if (f->reload_again && !f->gone) {
+    f->reload_again = 0;
+    start_load(op, f);
+  }
+}
+
+/* One load in flight per device: a change meanwhile reloads after it. */
+static void start_load(search_op *op, ucp_found *f) {
+  if (f->fetch) {
+    f->reload_again = 1;
+    return;
+  }
+  int rc = ucp__desc_fetch_start(op->base.cp, f->location, f->address,
+                                 on_fetched, NULL, f, &f->fetch);
+  if (rc != UCP_OK) {
+    char detail[128];
+    snprintf(detail, sizeof detail, "cannot start the description load: %s",
+             ucp_strerror(rc));
+    on_fetched(f, rc, 0, NULL, detail);
+  }
 }
 
 static char *slice_dup(ucp__slice s) {
@@ -230,6 +308,11 @@ static ucp_found *found_new(search_op *op, const ucp__ssdp_msg *m,
   f->bootid = m->bootid;
   f->configid = m->configid;
   f->max_age = m->max_age;
+  f->expires_ms = ucp__now_ms() + (uint64_t)m->max_age * 1000u;
+  if (index_add(op, f) != 0) {
+    found_free(f);
+    return NULL;
+  }
   op->found[op->nfound++] = f;
   return f;
 }
@@ -244,14 +327,64 @@ static void new_device(search_op *op, const ucp__ssdp_msg *m, const char *ip) {
   ucp_found *f = found_new(op, m, ip);
   if (!f) return;
   update_progress(op);
-  int rc = ucp__desc_fetch_start(op->base.cp, f->location, f->address,
-                                 on_fetched, NULL, f, &f->fetch);
-  if (rc != UCP_OK) {
-    char detail[128];
-    snprintf(detail, sizeof detail, "cannot start the description load: %s",
-             ucp_strerror(rc));
-    on_fetched(f, rc, 0, NULL, detail);
+  start_load(op, f);
+}
+
+static int set_str(char **dst, ucp__slice v) {
+  char *n = slice_dup(v);
+  if (!n) return -1;
+  ucp__free(*dst);
+  *dst = n;
+  return 0;
+}
+
+/* A known device spoke again (answer, alive or update): refresh its
+ * max-age, and reload its description when LOCATION, BOOTID or CONFIGID
+ * changed (UDA 2.0 §1.2.2, §1.2.4) or when it had left. */
+static void refresh(search_op *op, ucp_found *f, const ucp__ssdp_msg *m,
+                    const char *ip) {
+  int changed = f->gone;
+  if (m->location.p && (strlen(f->location) != m->location.n ||
+                        memcmp(f->location, m->location.p, m->location.n))) {
+    if (set_str(&f->location, m->location) != 0) return;
+    changed = 1;
   }
+  if (strcmp(f->address, ip) != 0) {
+    ucp__free(f->address);
+    f->address = ucp__strdup(ip);
+    if (!f->address) return;
+    changed = 1;
+  }
+  int64_t boot = m->nts == UCP__NTS_UPDATE ? m->nextbootid : m->bootid;
+  if (boot >= 0 && boot != f->bootid) f->bootid = boot, changed = 1;
+  if (m->configid >= 0 && m->configid != f->configid)
+    f->configid = m->configid, changed = 1;
+  if (m->max_age) f->max_age = m->max_age;
+  f->expires_ms = ucp__now_ms() + (uint64_t)f->max_age * 1000u;
+  if (f->gone) f->back = 1;
+  f->gone = 0;
+  if (changed && f->loaded) start_load(op, f);
+}
+
+static void removed(search_op *op, ucp_found *f) {
+  if (f->gone) return;
+  f->gone = 1;
+  ucp__desc_fetch_abort(f->fetch);
+  f->fetch = NULL;
+  if (!f->loaded) { /* it left before its first load settled */
+    f->loaded = 1;
+    op->settled++;
+    update_progress(op);
+  }
+  post(op, UCP_SEARCH_DEVICE_REMOVED, f);
+}
+
+/* max-age ran out (UDA 2.0 §1.2.2): the device is gone. */
+static void expire(search_op *op) {
+  uint64_t now = ucp__now_ms();
+  for (size_t i = 0; i < op->nfound; i++)
+    if (!op->found[i]->gone && op->found[i]->expires_ms <= now)
+      removed(op, op->found[i]);
 }
 
 /* ----------------------------------------------------------- receiving */
@@ -272,21 +405,30 @@ static void handle_datagram(search_op *op, const char *buf, size_t len,
                             const struct sockaddr *from) {
   ucp__ssdp_msg m;
   ucp__cp_counter_add(op->base.cp, UCP_COUNTER_SSDP_RECEIVED, 1);
-  if (ucp__ssdp_parse(buf, len, &m) != UCP__SSDP_OK ||
-      m.kind != UCP__SSDP_RESPONSE) {
+  if (ucp__ssdp_parse(buf, len, &m) != UCP__SSDP_OK) {
     drop(op);
     return;
   }
+  if (m.kind == UCP__SSDP_MSEARCH) return; /* never answered, not an error */
   char ip[INET6_ADDRSTRLEN];
   const char *why;
   sockaddr_ip(from, ip, sizeof ip);
   ucp__slice st = {op->st, strlen(op->st)};
-  if (!ucp__ssdp_st_matches(st, m.st) || !m.udn.p ||
-      !ucp__ssdp_location_ok(m.location, ip, &why)) {
+  ucp__slice nt = m.kind == UCP__SSDP_NOTIFY ? m.nt : m.st;
+  int bye = m.kind == UCP__SSDP_NOTIFY && m.nts == UCP__NTS_BYEBYE;
+  if (!ucp__ssdp_st_matches(st, nt) || !m.udn.p ||
+      (!bye && !ucp__ssdp_location_ok(m.location, ip, &why))) {
     drop(op);
     return;
   }
-  if (!find_udn(op, m.udn)) new_device(op, &m, ip);
+  ucp_found *f = find_udn(op, m.udn);
+  if (bye) {
+    if (f) removed(op, f);
+  } else if (f) {
+    refresh(op, f, &m, ip);
+  } else {
+    new_device(op, &m, ip);
+  }
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b) {
@@ -399,6 +541,7 @@ static void on_tick(uv_timer_t *t) {
   if (!op) return;
   uint64_t elapsed = ucp__now_ms() - op->started_ms;
   while (op->sends < SENDS && elapsed >= send_at_ms[op->sends]) send_round(op);
+  expire(op);
   check_complete(op);
   if (op->so.duration_ms && elapsed >= op->so.duration_ms) finish_search(op);
 }
@@ -418,6 +561,7 @@ static void net_close(net *n) {
   uv_close((uv_handle_t *)&n->tick, on_net_closed);
   uv_close((uv_handle_t *)&n->udp4, on_net_closed);
   if (n->has6) uv_close((uv_handle_t *)&n->udp6, on_net_closed);
+  if (n->has_listen) uv_close((uv_handle_t *)&n->listen4, on_net_closed);
 }
 
 static int open_udp(net *n, uv_udp_t *u, const struct sockaddr *bind_to) {
@@ -429,6 +573,34 @@ static int open_udp(net *n, uv_udp_t *u, const struct sockaddr *bind_to) {
   uv_udp_set_multicast_ttl(u, 2); /* UDA 2.0 §1.1: TTL default 2 */
   uv_udp_set_multicast_loop(u, 1);
   return uv_udp_recv_start(u, on_alloc, on_recv) == 0 ? 0 : -1;
+}
+
+/* Passive listening (UDA 2.0 §1.2): the SSDP port, shared with other
+ * processes, joined to the group on each interface searched. A failure
+ * only loses NOTIFYs; the search goes on with the answers to M-SEARCH. */
+static void open_listener(search_op *op) {
+  net *n = op->net;
+  if (uv_udp_init(ucp__cp_loop(n->cp), &n->listen4) != 0) return;
+  n->listen4.data = n;
+  n->has_listen = 1;
+  n->open++;
+  ucp__cp_handle_opened(n->cp);
+  struct sockaddr_in any;
+  uv_ip4_addr("0.0.0.0", (int)op->so.port, &any);
+  if (uv_udp_bind(&n->listen4, (const struct sockaddr *)&any,
+                  UV_UDP_REUSEADDR) != 0)
+    return;
+  struct ifaddrs *all = NULL;
+  if (getifaddrs(&all) != 0) return;
+  for (struct ifaddrs *ifa = all; ifa; ifa = ifa->ifa_next) {
+    if (!iface_wanted(&op->so, ifa) || ifa->ifa_addr->sa_family != AF_INET)
+      continue;
+    char ip[INET6_ADDRSTRLEN];
+    sockaddr_ip(ifa->ifa_addr, ip, sizeof ip);
+    uv_udp_set_membership(&n->listen4, "239.255.255.250", ip, UV_JOIN_GROUP);
+  }
+  freeifaddrs(all);
+  uv_udp_recv_start(&n->listen4, on_alloc, on_recv);
 }
 
 static int net_open(search_op *op) {
@@ -452,6 +624,7 @@ static int net_open(search_op *op) {
     if (open_udp(n, &n->udp6, (const struct sockaddr *)&any6) != 0)
       return UCP_E_NETWORK;
   }
+  if (op->so.multicast) open_listener(op);
   return uv_timer_start(&n->tick, on_tick, TICK_MS, TICK_MS) == 0
              ? UCP_OK
              : UCP_E_INTERNAL;
@@ -484,6 +657,7 @@ static void search_destroy(ucp__op *base) {
   search_op *op = (search_op *)base;
   for (size_t i = 0; i < op->nfound; i++) found_free(op->found[i]);
   ucp__free(op->found);
+  ucp__free(op->index);
   ucp__free(op);
 }
 

@@ -1,10 +1,11 @@
 /*
  * sim.c - HTTP UPnP device simulator (BinaryLight:1) on libmicrohttpd.
  *
- * One MHD daemon per ucp_sim, thread per connection, so a stalled or
- * dripping connection never blocks the others. Every wait is done in steps
- * of at most SIM_STEP_MS checking the per-sim stop flag, which bounds the
- * time ucp_sim_stop() needs to join the connection threads.
+ * One MHD daemon per virtual device (two with IPv6), thread per
+ * connection, so a stalled or dripping connection never blocks the others.
+ * Every wait is done in steps of at most SIM_STEP_MS checking the per-sim
+ * stop flag, which bounds the time ucp_sim_stop() needs to join the
+ * connection threads. The SSDP side (sim_ssdp.c) is optional.
  */
 #include "sim.h"
 
@@ -44,25 +45,36 @@
 #define SIM_CT_XML "text/xml; charset=\"utf-8\""
 #define SIM_SERVER "POSIX/1.0 UPnP/1.0 upnpcp-sim/1.0" /* UDA 1.0 2.1 */
 
+#define SIM_UUID_MAX 128u
+
 typedef struct sim_doc {
   char *data;
   size_t len;
 } sim_doc;
 
-struct ucp_sim {
-  struct MHD_Daemon *daemon;
-  atomic_bool stopping;
-  atomic_uint_fast64_t requests;
-  atomic_uint_fast64_t connections;
-  unsigned short port;
-  char *serve_dir;
+/* One virtual device: its own HTTP server(s), UDN and description. */
+typedef struct sim_dev {
+  ucp_sim *sim;
+  struct MHD_Daemon *daemon;  /* IPv4 */
+  struct MHD_Daemon *daemon6; /* IPv6, only with SSDP over IPv6 */
+  unsigned short port, port6;
   char *udn;
   char base_url[48];
   char desc_url[64];
   sim_doc desc;       /* /desc.xml */
   sim_doc desc_other; /* /fault/otherhost */
   sim_doc huge_head;  /* desc up to "</root>", then "<!-- " */
-  sim_doc scpd_sp;
+} sim_dev;
+
+struct ucp_sim {
+  atomic_bool stopping;
+  atomic_uint_fast64_t requests;
+  atomic_uint_fast64_t connections;
+  char *serve_dir;
+  sim_dev *devs;
+  int ndevs;
+  ucp__sim_ssdp *ssdp; /* NULL without SSDP */
+  sim_doc scpd_sp;     /* documents shared by all devices */
   sim_doc scpd_dim;
   sim_doc malformed;
   sim_doc doctype;
@@ -81,6 +93,10 @@ typedef struct sim_buf {
 
 static void sim_buf_add(sim_buf *b, const char *s, size_t n) {
   if (b->oom) return;
+  if (n > SIZE_MAX / 4 - b->len) { /* also keeps gcc -O3 from doubting */
+    b->oom = true;
+    return;
+  }
   if (b->len + n + 1 > b->cap) {
     size_t cap = b->cap ? b->cap : 256;
     while (cap < b->len + n + 1) cap *= 2;
@@ -173,7 +189,7 @@ static int sim_expand(const char *const *parts, const sim_subst *subs,
   return sim_buf_take(&b, d);
 }
 
-static int sim_build_desc(ucp_sim *s, const char *uuid, const char *name) {
+static int sim_build_desc(sim_dev *s, const char *uuid, const char *name) {
   sim_buf en = {0}, eu = {0};
   sim_buf_escaped(&en, name);
   sim_buf_escaped(&eu, uuid);
@@ -193,7 +209,7 @@ static int sim_build_desc(ucp_sim *s, const char *uuid, const char *name) {
 }
 
 /* /fault/huge body head: the description minus its end tag, in a comment. */
-static int sim_build_huge_head(ucp_sim *s) {
+static int sim_build_huge_head(sim_dev *s) {
   const char *end = strstr(s->desc.data, "</root>");
   size_t n = end ? (size_t)(end - s->desc.data) : s->desc.len;
   sim_buf b = {0};
@@ -202,9 +218,12 @@ static int sim_build_huge_head(ucp_sim *s) {
   return sim_buf_take(&b, &s->huge_head);
 }
 
-static int sim_build_docs(ucp_sim *s, const char *uuid, const char *name) {
-  if (sim_build_desc(s, uuid, name) != 0) return -1;
-  if (sim_build_huge_head(s) != 0) return -1;
+static int sim_build_dev_docs(sim_dev *d, const char *uuid, const char *name) {
+  if (sim_build_desc(d, uuid, name) != 0) return -1;
+  return sim_build_huge_head(d);
+}
+
+static int sim_build_docs(ucp_sim *s) {
   if (sim_join(ucp_sim_scpd_switchpower, &s->scpd_sp) != 0) return -1;
   if (sim_join(ucp_sim_scpd_dimming, &s->scpd_dim) != 0) return -1;
   if (sim_join(ucp_sim_doc_malformed, &s->malformed) != 0) return -1;
@@ -212,14 +231,22 @@ static int sim_build_docs(ucp_sim *s, const char *uuid, const char *name) {
   return sim_join(ucp_sim_doc_index, &s->index);
 }
 
-static void sim_free_docs(ucp_sim *s) {
-  sim_doc *docs[] = {&s->desc,      &s->desc_other, &s->huge_head,
-                     &s->scpd_sp,   &s->scpd_dim,   &s->malformed,
-                     &s->doctype,   &s->index};
-  for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
+static void sim_free_doc_list(sim_doc *const *docs, size_t n) {
+  for (size_t i = 0; i < n; i++) {
     free(docs[i]->data);
     *docs[i] = (sim_doc){0};
   }
+}
+
+static void sim_free_docs(ucp_sim *s) {
+  sim_doc *const docs[] = {&s->scpd_sp, &s->scpd_dim, &s->malformed,
+                           &s->doctype, &s->index};
+  sim_free_doc_list(docs, sizeof docs / sizeof docs[0]);
+}
+
+static void sim_free_dev_docs(sim_dev *d) {
+  sim_doc *const docs[] = {&d->desc, &d->desc_other, &d->huge_head};
+  sim_free_doc_list(docs, sizeof docs / sizeof docs[0]);
 }
 
 /* ------------------------------------------------------------------ */
@@ -285,6 +312,7 @@ static const char *const sim_method_names[] = {"GET", "HEAD", "POST",
 /* Per-request state, freed by sim_completed(). */
 typedef struct sim_req {
   ucp_sim *sim;
+  sim_dev *dev; /* the device whose server got the request */
   struct MHD_Connection *conn;
   const char *url; /* decoded path, no query */
   unsigned method; /* one SIM_M_* bit, 0 if unknown */
@@ -440,7 +468,7 @@ static enum MHD_Result sim_reply_stream(sim_req *r, const sim_stream *tmpl,
 }
 
 /* A stream of the description, padded with spaces or cut to total. */
-static sim_stream sim_desc_stream(const ucp_sim *s, uint64_t total) {
+static sim_stream sim_desc_stream(const sim_dev *s, uint64_t total) {
   sim_stream st = {0};
   st.head = s->desc.data;
   st.head_len = s->desc.len;
@@ -456,7 +484,7 @@ static sim_stream sim_desc_stream(const ucp_sim *s, uint64_t total) {
 /* ------------------------------------------------------------------ */
 
 static enum MHD_Result sim_h_desc(sim_req *r) {
-  return sim_reply_doc(r, &r->sim->desc);
+  return sim_reply_doc(r, &r->dev->desc);
 }
 
 static enum MHD_Result sim_h_scpd_sp(sim_req *r) {
@@ -565,7 +593,7 @@ static enum MHD_Result sim_h_stall(sim_req *r) {
   uint64_t ms;
   if (!sim_qnum(r, "ms", 60000, SIM_WAIT_MAX_MS, &ms)) return sim_bad_param(r);
   if (!sim_wait_ms(r->sim, r->conn, ms)) return MHD_NO; /* stop or gone */
-  return sim_reply_doc(r, &r->sim->desc);
+  return sim_reply_doc(r, &r->dev->desc);
 }
 
 static enum MHD_Result sim_h_drip(sim_req *r) {
@@ -573,7 +601,7 @@ static enum MHD_Result sim_h_drip(sim_req *r) {
   if (!sim_qnum(r, "bytes", 200, SIM_DRIP_MAX, &bytes) ||
       !sim_qnum(r, "interval_ms", 1000, SIM_WAIT_MAX_MS, &interval))
     return sim_bad_param(r);
-  sim_stream st = sim_desc_stream(r->sim, bytes);
+  sim_stream st = sim_desc_stream(r->dev, bytes);
   st.interval_ms = interval;
   return sim_reply_stream(r, &st, false, 1);
 }
@@ -583,7 +611,7 @@ static enum MHD_Result sim_h_reset(sim_req *r) {
   uint64_t after;
   if (!sim_qnum(r, "after", 100, SIM_RESET_LEN - 1, &after))
     return sim_bad_param(r);
-  sim_stream st = sim_desc_stream(r->sim, SIM_RESET_LEN);
+  sim_stream st = sim_desc_stream(r->dev, SIM_RESET_LEN);
   st.limit = after;
   return sim_reply_stream(r, &st, false, SIM_BLOCK);
 }
@@ -594,16 +622,16 @@ static enum MHD_Result sim_h_huge(sim_req *r) {
   if (!sim_qnum(r, "bytes", 2u * 1024 * 1024, SIM_HUGE_MAX, &bytes) ||
       !sim_qnum(r, "chunked", 0, 1, &chunked))
     return sim_bad_param(r);
-  sim_stream st = sim_desc_stream(r->sim, bytes);
-  st.head = r->sim->huge_head.data;
-  st.head_len = r->sim->huge_head.len;
+  sim_stream st = sim_desc_stream(r->dev, bytes);
+  st.head = r->dev->huge_head.data;
+  st.head_len = r->dev->huge_head.len;
   st.tail = " -->\n</root>\n";
   st.tail_len = strlen(st.tail);
   return sim_reply_stream(r, &st, chunked != 0, SIM_BLOCK);
 }
 
 static enum MHD_Result sim_h_chunked(sim_req *r) {
-  sim_stream st = sim_desc_stream(r->sim, r->sim->desc.len);
+  sim_stream st = sim_desc_stream(r->dev, r->dev->desc.len);
   return sim_reply_stream(r, &st, true, SIM_BLOCK);
 }
 
@@ -679,7 +707,7 @@ static enum MHD_Result sim_h_bigheader(sim_req *r) {
   uint64_t bytes;
   if (!sim_qnum(r, "bytes", 100000, SIM_BIGHDR_MAX, &bytes))
     return sim_bad_param(r);
-  const sim_doc *d = &r->sim->desc;
+  const sim_doc *d = &r->dev->desc;
   struct MHD_Response *resp = MHD_create_response_from_buffer(
       d->len, d->data, MHD_RESPMEM_PERSISTENT);
   char *val = malloc((size_t)bytes + 1);
@@ -704,12 +732,12 @@ static enum MHD_Result sim_h_redirect(sim_req *r) {
   struct MHD_Response *resp = MHD_create_response_from_buffer(
       strlen(text), (void *)(uintptr_t)text, MHD_RESPMEM_PERSISTENT);
   if (resp)
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, r->sim->desc_url);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, r->dev->desc_url);
   return sim_queue(r, MHD_HTTP_FOUND, resp, "text/plain");
 }
 
 static enum MHD_Result sim_h_otherhost(sim_req *r) {
-  return sim_reply_doc(r, &r->sim->desc_other);
+  return sim_reply_doc(r, &r->dev->desc_other);
 }
 
 /* ------------------------------------------------------------------ */
@@ -810,7 +838,8 @@ static enum MHD_Result sim_access(void *cls, struct MHD_Connection *conn,
   if (!r) { /* headers only: set up, respond once the body is in */
     r = calloc(1, sizeof *r);
     if (!r) return MHD_NO;
-    r->sim = cls;
+    r->dev = cls;
+    r->sim = r->dev->sim;
     r->method = sim_method_bit(method);
     *req_cls = r;
     return MHD_YES;
@@ -841,11 +870,11 @@ static void sim_completed(void *cls, struct MHD_Connection *conn,
 static void sim_on_connection(void *cls, struct MHD_Connection *conn,
                               void **socket_ctx,
                               enum MHD_ConnectionNotificationCode code) {
-  ucp_sim *s = cls;
+  sim_dev *d = cls;
   (void)conn;
   (void)socket_ctx;
   if (code == MHD_CONNECTION_NOTIFY_STARTED)
-    atomic_fetch_add(&s->connections, 1);
+    atomic_fetch_add(&d->sim->connections, 1);
 }
 
 /*
@@ -875,9 +904,13 @@ static size_t sim_unescape(void *cls, struct MHD_Connection *conn, char *s) {
 
 static void sim_free(ucp_sim *s) {
   if (!s) return;
+  for (int i = 0; i < s->ndevs; i++) {
+    sim_free_dev_docs(&s->devs[i]);
+    free(s->devs[i].udn);
+  }
+  free(s->devs);
   sim_free_docs(s);
   free(s->serve_dir);
-  free(s->udn);
   free(s);
 }
 
@@ -906,76 +939,272 @@ static void sim_log(void *cls, const char *fmt, va_list ap) {
   vfprintf(stderr, fmt, ap);
 }
 
-static struct MHD_Daemon *sim_start_daemon(ucp_sim *s,
-                                           const struct sockaddr_in *sa) {
+static struct MHD_Daemon *sim_start_daemon(sim_dev *d,
+                                           const struct sockaddr *sa,
+                                           unsigned short port, bool v6) {
   unsigned flags = MHD_USE_THREAD_PER_CONNECTION |
                    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
-                   MHD_USE_AUTO | MHD_USE_ITC;
+                   MHD_USE_AUTO | MHD_USE_ITC | (v6 ? MHD_USE_IPv6 : 0u);
   return MHD_start_daemon(
-      flags, ntohs(sa->sin_port), NULL, NULL, sim_access, s,
-      MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)sa,
+      flags, port, NULL, NULL, sim_access, d, MHD_OPTION_SOCK_ADDR, sa,
       MHD_OPTION_CONNECTION_LIMIT, SIM_CONN_LIMIT,
       MHD_OPTION_CONNECTION_TIMEOUT, SIM_CONN_TIMEOUT_S,
       MHD_OPTION_CONNECTION_MEMORY_LIMIT, SIM_MEM_LIMIT,
-      MHD_OPTION_NOTIFY_COMPLETED, sim_completed, s,
-      MHD_OPTION_NOTIFY_CONNECTION, sim_on_connection, s,
-      MHD_OPTION_UNESCAPE_CALLBACK, sim_unescape, s,
-      MHD_OPTION_EXTERNAL_LOGGER, sim_log, s, MHD_OPTION_END);
+      MHD_OPTION_NOTIFY_COMPLETED, sim_completed, d,
+      MHD_OPTION_NOTIFY_CONNECTION, sim_on_connection, d,
+      MHD_OPTION_UNESCAPE_CALLBACK, sim_unescape, d,
+      MHD_OPTION_EXTERNAL_LOGGER, sim_log, d, MHD_OPTION_END);
+}
+
+static unsigned short sim_bound_port(struct MHD_Daemon *daemon,
+                                     unsigned short asked) {
+  const union MHD_DaemonInfo *info =
+      MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_BIND_PORT);
+  return info ? info->port : asked;
 }
 
 /* Base URL host: the bind address, or loopback for the wildcard. */
-static void sim_set_urls(ucp_sim *s, const char *bind_addr) {
+static void sim_set_urls(sim_dev *d, const char *bind_addr) {
   const char *host =
       strcmp(bind_addr, "0.0.0.0") == 0 ? "127.0.0.1" : bind_addr;
-  snprintf(s->base_url, sizeof s->base_url, "http://%s:%u", host,
-           (unsigned)s->port);
-  snprintf(s->desc_url, sizeof s->desc_url, "%s/desc.xml", s->base_url);
+  snprintf(d->base_url, sizeof d->base_url, "http://%s:%u", host,
+           (unsigned)d->port);
+  snprintf(d->desc_url, sizeof d->desc_url, "%s/desc.xml", d->base_url);
 }
 
-static int sim_init(ucp_sim *s, const ucp_sim_opts *o) {
+/*
+ * IPv6 server of a device (its LOCATION in answers over IPv6): the same
+ * port as the IPv4 one when free, else any.
+ */
+static int sim_start_dev6(sim_dev *d, const char *bind6) {
+  struct sockaddr_in6 sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sin6_family = AF_INET6;
+  if (inet_pton(AF_INET6, bind6, &sa.sin6_addr) != 1) return -1;
+  for (int attempt = 0; attempt < 2 && !d->daemon6; attempt++) {
+    unsigned short port = attempt == 0 ? d->port : 0;
+    sa.sin6_port = htons(port);
+    d->daemon6 = sim_start_daemon(d, (const struct sockaddr *)&sa, port, true);
+    if (d->daemon6) d->port6 = sim_bound_port(d->daemon6, port);
+  }
+  if (d->daemon6) return 0;
+  fprintf(stderr, "upnpcp sim: cannot listen on [%s]\n", bind6);
+  return -1;
+}
+
+static int sim_start_dev(sim_dev *d, const char *bind_addr,
+                         unsigned short port, const char *bind6) {
+  struct sockaddr_in sa;
+  if (sim_parse_addr(bind_addr, port, &sa) != 0) return -1;
+  d->daemon = sim_start_daemon(d, (const struct sockaddr *)&sa, port, false);
+  if (!d->daemon) {
+    fprintf(stderr, "upnpcp sim: cannot listen on %s:%u\n", bind_addr,
+            (unsigned)port);
+    return -1;
+  }
+  d->port = sim_bound_port(d->daemon, port);
+  sim_set_urls(d, bind_addr);
+  return bind6 ? sim_start_dev6(d, bind6) : 0;
+}
+
+/* It goes into SSDP headers and URLs: printable, no space, no ':'. */
+static bool sim_uuid_ok(const char *u) {
+  size_t n = strlen(u);
+  if (n == 0 || n > SIM_UUID_MAX) return false;
+  for (; *u; u++)
+    if (*u <= ' ' || *u > '~' || *u == ':') return false;
+  return true;
+}
+
+/*
+ * uuid of device i: device 0 keeps it; the others add i to its last group
+ * of hex digits (mod 16^width), or append "-i" when there is none.
+ */
+static void sim_dev_uuid(const char *uuid, int i, char *out, size_t cap) {
+  const char *dash = strrchr(uuid, '-');
+  const char *g = dash ? dash + 1 : uuid;
+  size_t w = strlen(g);
+  bool hex = w > 0 && w <= 12 && strspn(g, "0123456789abcdefABCDEF") == w;
+  if (i == 0) {
+    snprintf(out, cap, "%s", uuid);
+  } else if (!hex) {
+    snprintf(out, cap, "%s-%d", uuid, i);
+  } else {
+    uint64_t v = strtoull(g, NULL, 16) + (uint64_t)i;
+    v &= ((uint64_t)1 << (4 * w)) - 1;
+    snprintf(out, cap, "%.*s%0*llx", (int)(g - uuid), uuid, (int)w,
+             (unsigned long long)v);
+  }
+}
+
+static int sim_init_dev(ucp_sim *s, int i, const char *uuid,
+                        const char *name) {
+  sim_dev *d = &s->devs[i];
+  d->sim = s;
+  char u[SIM_UUID_MAX + 16];
+  sim_dev_uuid(uuid, i, u, sizeof u);
+  size_t n = strlen(u) + sizeof "uuid:";
+  if (!(d->udn = malloc(n))) return -1;
+  snprintf(d->udn, n, "uuid:%s", u);
+  if (s->ndevs == 1) return sim_build_dev_docs(d, u, name);
+  size_t nn = strlen(name) + 16;
+  char *numbered = malloc(nn);
+  if (!numbered) return -1;
+  snprintf(numbered, nn, "%s #%d", name, i);
+  int rc = sim_build_dev_docs(d, u, numbered);
+  free(numbered);
+  return rc;
+}
+
+static int sim_init(ucp_sim *s, const ucp_sim_opts *o, int ndevs) {
   const char *uuid = o->uuid ? o->uuid : UCP_SIM_DEFAULT_UUID;
   const char *name = o->friendly_name ? o->friendly_name : UCP_SIM_DEFAULT_NAME;
   if (o->serve_dir && !(s->serve_dir = strdup(o->serve_dir))) return -1;
-  size_t n = strlen(uuid) + sizeof "uuid:";
-  if (!(s->udn = malloc(n))) return -1;
-  snprintf(s->udn, n, "uuid:%s", uuid);
-  return sim_build_docs(s, uuid, name);
+  if (!(s->devs = calloc((size_t)ndevs, sizeof *s->devs))) return -1;
+  s->ndevs = ndevs;
+  for (int i = 0; i < ndevs; i++)
+    if (sim_init_dev(s, i, uuid, name) != 0) return -1;
+  return sim_build_docs(s);
 }
 
-int ucp_sim_start(const ucp_sim_opts *opts, ucp_sim **out) {
-  ucp_sim_opts o = opts ? *opts : (ucp_sim_opts){0};
-  const char *bind_addr = o.bind_addr ? o.bind_addr : "127.0.0.1";
+/* Stops the SSDP side first (its byebye goes out while HTTP still
+ * answers), then every HTTP server; frees s. */
+static void sim_shutdown(ucp_sim *s) {
+  atomic_store(&s->stopping, true); /* waits notice within SIM_STEP_MS */
+  ucp__sim_ssdp_close(s->ssdp);
+  s->ssdp = NULL;
+  for (int i = 0; i < s->ndevs; i++) {
+    if (s->devs[i].daemon) MHD_stop_daemon(s->devs[i].daemon);
+    if (s->devs[i].daemon6) MHD_stop_daemon(s->devs[i].daemon6);
+  }
+  sim_free(s);
+}
+
+static int sim_check_opts(const ucp_sim_opts *o) {
   struct sockaddr_in sa;
-  *out = NULL;
-  if (sim_parse_addr(bind_addr, o.port, &sa) != 0) return -1;
-  ucp_sim *s = calloc(1, sizeof *s);
-  if (!s || sim_init(s, &o) != 0) {
-    fprintf(stderr, "upnpcp sim: out of memory\n");
-    sim_free(s);
+  if (o->bind_addr && sim_parse_addr(o->bind_addr, 0, &sa) != 0) return -1;
+  if (o->uuid && !sim_uuid_ok(o->uuid)) {
+    fprintf(stderr, "upnpcp sim: bad uuid (1..%u printable, no ':')\n",
+            SIM_UUID_MAX);
     return -1;
   }
-  s->daemon = sim_start_daemon(s, &sa);
-  if (!s->daemon) {
-    fprintf(stderr, "upnpcp sim: cannot listen on %s:%u\n", bind_addr,
-            (unsigned)o.port);
-    sim_free(s);
+  if (o->devices < 0 || o->devices > UCP_SIM_MAX_DEVICES ||
+      (o->port && (unsigned)o->port + (unsigned)o->devices > 65536u)) {
+    fprintf(stderr, "upnpcp sim: bad number of devices: %d\n", o->devices);
     return -1;
   }
-  const union MHD_DaemonInfo *info =
-      MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
-  s->port = info ? info->port : o.port;
-  sim_set_urls(s, bind_addr);
-  *out = s;
   return 0;
 }
 
-unsigned short ucp_sim_port(const ucp_sim *s) { return s->port; }
+/* UDA 2.0 section 1: hands the devices' UDNs and ports to the SSDP side. */
+static int sim_run_ssdp(ucp_sim *s, const char *bind4, const char *bind6) {
+  ucp__sim_ssdp_dev *devs = calloc((size_t)s->ndevs, sizeof *devs);
+  if (!devs) return -1;
+  for (int i = 0; i < s->ndevs; i++) {
+    devs[i].udn = s->devs[i].udn;
+    devs[i].port = s->devs[i].port;
+    devs[i].port6 = s->devs[i].port6;
+  }
+  int rc = ucp__sim_ssdp_run(s->ssdp, devs, s->ndevs, bind4, bind6);
+  free(devs);
+  return rc;
+}
 
-const char *ucp_sim_base_url(const ucp_sim *s) { return s->base_url; }
+static int sim_open_ssdp(ucp_sim *s, const ucp_sim_opts *o) {
+  ucp__sim_ssdp_cfg cfg = {0};
+  cfg.ifaces = o->ssdp_ifaces;
+  cfg.port = o->ssdp_port;
+  cfg.ipv6 = o->ipv6;
+  cfg.alive_interval_s = o->alive_interval_s;
+  cfg.bootid = o->bootid;
+  cfg.fault = o->fault;
+  return ucp__sim_ssdp_open(&cfg, &s->ssdp);
+}
 
-const char *ucp_sim_description_url(const ucp_sim *s) { return s->desc_url; }
+/*
+ * HTTP listens on bind_addr; by default on loopback, or on every address
+ * when SSDP advertises on a non-loopback interface (LOCATION must work
+ * there). With IPv6 it also listens on ::1, or on :: with the wildcard.
+ */
+int ucp_sim_start(const ucp_sim_opts *opts, ucp_sim **out) {
+  ucp_sim_opts o = opts ? *opts : (ucp_sim_opts){0};
+  *out = NULL;
+  if (sim_check_opts(&o) != 0) return -1;
+  int ndevs = o.devices > 1 ? o.devices : 1;
+  ucp_sim *s = calloc(1, sizeof *s);
+  if (!s || sim_init(s, &o, ndevs) != 0) {
+    fprintf(stderr, "upnpcp sim: out of memory\n");
+    if (s) sim_shutdown(s);
+    return -1;
+  }
+  if (o.ssdp && sim_open_ssdp(s, &o) != 0) goto fail;
+  const char *bind4 = o.bind_addr ? o.bind_addr : "127.0.0.1";
+  if (!o.bind_addr && s->ssdp && !ucp__sim_ssdp_loopback_only(s->ssdp))
+    bind4 = "0.0.0.0";
+  const char *bind6 = NULL;
+  if (s->ssdp && o.ipv6) bind6 = strcmp(bind4, "0.0.0.0") ? "::1" : "::";
+  for (int i = 0; i < ndevs; i++) {
+    unsigned short port = o.port ? (unsigned short)(o.port + i) : 0;
+    if (sim_start_dev(&s->devs[i], bind4, port, bind6) != 0) goto fail;
+  }
+  if (s->ssdp && sim_run_ssdp(s, bind4, bind6) != 0) goto fail;
+  *out = s;
+  return 0;
+fail:
+  sim_shutdown(s);
+  return -1;
+}
 
-const char *ucp_sim_udn(const ucp_sim *s) { return s->udn; }
+unsigned short ucp_sim_port(const ucp_sim *s) { return s->devs[0].port; }
+
+const char *ucp_sim_base_url(const ucp_sim *s) { return s->devs[0].base_url; }
+
+const char *ucp_sim_description_url(const ucp_sim *s) {
+  return s->devs[0].desc_url;
+}
+
+const char *ucp_sim_udn(const ucp_sim *s) { return s->devs[0].udn; }
+
+int ucp_sim_device_count(const ucp_sim *s) { return s->ndevs; }
+
+static const sim_dev *sim_device(const ucp_sim *s, int i) {
+  return i >= 0 && i < s->ndevs ? &s->devs[i] : NULL;
+}
+
+unsigned short ucp_sim_device_port(const ucp_sim *s, int i) {
+  const sim_dev *d = sim_device(s, i);
+  return d ? d->port : 0;
+}
+
+const char *ucp_sim_device_udn(const ucp_sim *s, int i) {
+  const sim_dev *d = sim_device(s, i);
+  return d ? d->udn : NULL;
+}
+
+const char *ucp_sim_device_location(const ucp_sim *s, int i) {
+  const sim_dev *d = sim_device(s, i);
+  return d ? d->desc_url : NULL;
+}
+
+unsigned short ucp_sim_ssdp_port(const ucp_sim *s) {
+  return s->ssdp ? ucp__sim_ssdp_port(s->ssdp) : 0;
+}
+
+uint64_t ucp_sim_msearch_received(const ucp_sim *s) {
+  return s->ssdp ? ucp__sim_ssdp_msearch(s->ssdp) : 0;
+}
+
+uint64_t ucp_sim_ssdp_dropped(const ucp_sim *s) {
+  return s->ssdp ? ucp__sim_ssdp_dropped(s->ssdp) : 0;
+}
+
+unsigned ucp_sim_bootid(const ucp_sim *s) {
+  return s->ssdp ? ucp__sim_ssdp_bootid(s->ssdp) : 0;
+}
+
+int ucp_sim_restart(ucp_sim *s) {
+  return s && s->ssdp ? ucp__sim_ssdp_restart(s->ssdp) : -1;
+}
 
 uint64_t ucp_sim_requests(const ucp_sim *s) {
   return (uint64_t)atomic_load(&((ucp_sim *)(uintptr_t)s)->requests);
@@ -986,30 +1215,47 @@ uint64_t ucp_sim_connections(const ucp_sim *s) {
 }
 
 void ucp_sim_stop(ucp_sim *s) {
-  if (!s) return;
-  atomic_store(&s->stopping, true); /* waits notice within SIM_STEP_MS */
-  if (s->daemon) MHD_stop_daemon(s->daemon);
-  sim_free(s);
+  if (s) sim_shutdown(s);
 }
 
 /* ------------------------------------------------------------------ */
 /* `upnpcp sim` command                                               */
 /* ------------------------------------------------------------------ */
 
-/* Set by SIGINT/SIGTERM; the only process-wide state, used by the CLI. */
+/* Set by SIGINT/SIGTERM (stop) and SIGHUP (simulated reboot); the only
+ * process-wide state, used by the CLI. */
 static volatile sig_atomic_t sim_sig_caught;
+static volatile sig_atomic_t sim_hup_caught;
 
 static void sim_on_signal(int sig) {
-  (void)sig;
-  sim_sig_caught = 1;
+  if (sig == SIGHUP)
+    sim_hup_caught = 1;
+  else
+    sim_sig_caught = 1;
 }
 
 static void sim_usage(FILE *f) {
-  fputs("usage: upnpcp sim [--port N] [--bind ADDR] [--serve-dir DIR]\n"
-        "                  [--uuid U] [--name NAME] [--duration S]\n"
-        "Serves a simulated UPnP BinaryLight:1 device until SIGINT/SIGTERM\n"
-        "or for S seconds. --port 0 (default) picks a free port.\n",
-        f);
+  fputs(
+      "usage: upnpcp sim [--port N] [--bind ADDR] [--serve-dir DIR]\n"
+      "                  [--uuid U] [--name NAME] [--duration S]\n"
+      "                  [--devices N] [--ssdp] [--iface LIST] [--ssdp-port N]\n"
+      "                  [--ipv6] [--alive S] [--bootid N] [--fault KIND]...\n"
+      "Serves simulated UPnP BinaryLight:1 devices until SIGINT/SIGTERM\n"
+      "or for S seconds. --port 0 (default) picks free ports; else device i\n"
+      "listens on N+i. Without --ssdp nothing is multicast and HTTP listens\n"
+      "on loopback only.\n"
+      "  --ssdp          answer M-SEARCH and advertise (UDA 2.0 section 1);\n"
+      "                  SIGHUP then simulates a reboot (byebye, update, alive)\n"
+      "  --iface LIST    comma-separated interfaces (default lo); implies\n"
+      "                  --ssdp; a non-loopback one makes HTTP listen on any\n"
+      "                  address unless --bind is given\n"
+      "  --ssdp-port N   SSDP port (default 1900)\n"
+      "  --ipv6          also FF02::C, and HTTP over IPv6\n"
+      "  --alive S       re-advertise every S seconds (default 30)\n"
+      "  --bootid N      BOOTID.UPNP.ORG (default: the time)\n"
+      "  --fault KIND    no-response, malformed, other-host or flood\n"
+      "Multicast leaves on the named interfaces: use a network namespace.\n",
+      f);
 }
 
 typedef struct sim_cli {
@@ -1042,6 +1288,69 @@ static bool sim_parse_port(const char *v, unsigned short *port) {
   return true;
 }
 
+/* Decimal in [min, max]. */
+static bool sim_parse_uint(const char *v, unsigned long min, unsigned long max,
+                           unsigned long *out) {
+  char *end = NULL;
+  if (!v || *v < '0' || *v > '9') return false;
+  errno = 0;
+  unsigned long n = strtoul(v, &end, 10);
+  if (*end != '\0' || errno == ERANGE || n < min || n > max) return false;
+  *out = n;
+  return true;
+}
+
+static bool sim_parse_fault(const char *v, unsigned *fault) {
+  static const struct {
+    const char *name;
+    unsigned bit;
+  } faults[] = {{"no-response", UCP_SIM_FAULT_NO_RESPONSE},
+                {"malformed", UCP_SIM_FAULT_MALFORMED},
+                {"other-host", UCP_SIM_FAULT_OTHER_HOST},
+                {"flood", UCP_SIM_FAULT_FLOOD}};
+  for (size_t i = 0; v && i < sizeof faults / sizeof faults[0]; i++) {
+    if (strcmp(v, faults[i].name) == 0) {
+      *fault |= faults[i].bit;
+      return true;
+    }
+  }
+  return false;
+}
+
+/* The SSDP and multi-device options; false if argv[*i] is none of them
+ * (*known = false) or has a bad value. */
+static bool sim_parse_ssdp_opt(int argc, char **argv, int *i,
+                               ucp_sim_opts *o, bool *known) {
+  const char *v = NULL;
+  unsigned long n = 0;
+  *known = true;
+  if (strcmp(argv[*i], "--ssdp") == 0) return (o->ssdp = 1);
+  if (strcmp(argv[*i], "--ipv6") == 0) return (o->ipv6 = 1);
+  if (sim_opt(argc, argv, i, "--iface", &v))
+    return (o->ssdp = 1) && (o->ssdp_ifaces = v) && *v;
+  if (sim_opt(argc, argv, i, "--ssdp-port", &v))
+    return sim_parse_port(v, &o->ssdp_port);
+  if (sim_opt(argc, argv, i, "--fault", &v))
+    return sim_parse_fault(v, &o->fault);
+  if (sim_opt(argc, argv, i, "--devices", &v)) {
+    bool ok = sim_parse_uint(v, 1, UCP_SIM_MAX_DEVICES, &n);
+    o->devices = (int)n;
+    return ok;
+  }
+  if (sim_opt(argc, argv, i, "--alive", &v)) {
+    bool ok = sim_parse_uint(v, 1, 86400, &n);
+    o->alive_interval_s = (unsigned)n;
+    return ok;
+  }
+  if (sim_opt(argc, argv, i, "--bootid", &v)) {
+    bool ok = sim_parse_uint(v, 1, 0x7fffffffUL, &n);
+    o->bootid = (unsigned)n;
+    return ok;
+  }
+  *known = false;
+  return false;
+}
+
 static bool sim_parse_duration(const char *v, double *out) {
   char *end = NULL;
   if (!v || !*v) return false;
@@ -1055,8 +1364,11 @@ static bool sim_parse_duration(const char *v, double *out) {
 static bool sim_parse_one(int argc, char **argv, int *i, sim_cli *c) {
   const char *v = NULL;
   ucp_sim_opts *o = &c->opts;
+  bool known = false;
   if (strcmp(argv[*i], "--help") == 0 || strcmp(argv[*i], "-h") == 0)
     return (c->help = true);
+  bool ok = sim_parse_ssdp_opt(argc, argv, i, o, &known);
+  if (known) return ok;
   if (sim_opt(argc, argv, i, "--port", &v)) return sim_parse_port(v, &o->port);
   if (sim_opt(argc, argv, i, "--duration", &v))
     return sim_parse_duration(v, &c->duration);
@@ -1086,10 +1398,29 @@ static int sim_parse_cli(int argc, char **argv, sim_cli *c) {
   return 0;
 }
 
-static void sim_run_until_done(double duration) {
+static void sim_run_until_done(ucp_sim *s, double duration) {
   uint64_t end = duration >= 0 ? sim_now_ms() + (uint64_t)(duration * 1000.0)
                                : UINT64_MAX;
-  while (!sim_sig_caught && sim_now_ms() < end) sim_sleep_ms(50);
+  while (!sim_sig_caught && sim_now_ms() < end) {
+    if (sim_hup_caught) {
+      sim_hup_caught = 0;
+      if (ucp_sim_restart(s) == 0)
+        printf("upnpcp sim: restarted, BOOTID.UPNP.ORG %u\n",
+               ucp_sim_bootid(s));
+      fflush(stdout);
+    }
+    sim_sleep_ms(50);
+  }
+}
+
+static void sim_print_devices(const ucp_sim *s, bool ssdp) {
+  printf("upnpcp sim: serving %s\n", ucp_sim_description_url(s));
+  if (ssdp || s->ndevs > 1) {
+    for (int i = 0; i < s->ndevs; i++)
+      printf("upnpcp sim: device %d %s at %s\n", i, s->devs[i].udn,
+             s->devs[i].desc_url);
+  }
+  fflush(stdout);
 }
 
 int ucp_sim_main(int argc, char **argv) {
@@ -1099,23 +1430,25 @@ int ucp_sim_main(int argc, char **argv) {
     sim_usage(stdout);
     return 0;
   }
-  struct sigaction sa, old_int, old_term;
+  struct sigaction sa, old_int, old_term, old_hup;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = sim_on_signal;
   sigemptyset(&sa.sa_mask);
   sim_sig_caught = 0;
+  sim_hup_caught = 0;
   sigaction(SIGINT, &sa, &old_int);
   sigaction(SIGTERM, &sa, &old_term);
+  sigaction(SIGHUP, &sa, &old_hup);
   ucp_sim *s = NULL;
   int rc = 1;
   if (ucp_sim_start(&c.opts, &s) == 0) {
-    printf("upnpcp sim: serving %s\n", ucp_sim_description_url(s));
-    fflush(stdout);
-    sim_run_until_done(c.duration);
+    sim_print_devices(s, c.opts.ssdp != 0);
+    sim_run_until_done(s, c.duration);
     ucp_sim_stop(s);
     rc = 0;
   }
   sigaction(SIGINT, &old_int, NULL);
   sigaction(SIGTERM, &old_term, NULL);
+  sigaction(SIGHUP, &old_hup, NULL);
   return rc;
 }

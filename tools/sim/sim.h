@@ -20,7 +20,34 @@ typedef struct ucp_sim_opts {
   const char *serve_dir;     /* NULL = none; else served at /files/<name> */
   const char *uuid;          /* UDN uuid part; NULL = UCP_SIM_DEFAULT_UUID */
   const char *friendly_name; /* NULL = "upnpcp simulated light" */
+  /*
+   * SSDP side (UDA 2.0 section 1) and several devices. All zero keeps the
+   * plain HTTP simulator: one device, no SSDP socket, nothing multicast.
+   * Multicast leaves on every interface named in ssdp_ifaces: run tests
+   * that enable it inside a private network namespace.
+   */
+  int ssdp;                  /* 1 = run the SSDP responder/advertiser */
+  const char *ssdp_ifaces;   /* comma-separated names; NULL = "lo" */
+  unsigned short ssdp_port;  /* multicast and unicast M-SEARCH; 0 = 1900 */
+  int ipv6;                  /* with ssdp: also FF02::C and HTTP over IPv6 */
+  int devices;               /* 0 or 1 = one; at most UCP_SIM_MAX_DEVICES */
+  unsigned alive_interval_s; /* re-advertise period; 0 = 30 */
+  unsigned bootid;           /* BOOTID.UPNP.ORG; 0 = time(NULL) & 0x7fffffff */
+  unsigned fault;            /* UCP_SIM_FAULT_* bits (SSDP only) */
 } ucp_sim_opts;
+
+#define UCP_SIM_MAX_DEVICES 128
+/* Never answer M-SEARCH (still advertise). */
+#define UCP_SIM_FAULT_NO_RESPONSE 0x1u
+/* Every M-SEARCH response is malformed; the kind cycles deterministically:
+ * bad start line, NUL byte, obs-fold, duplicate LOCATION, huge max-age,
+ * garbage max-age, header line over 1 KiB, bare CR, datagram over 8 KiB. */
+#define UCP_SIM_FAULT_MALFORMED 0x2u
+/* LOCATION (responses and NOTIFY) names 192.0.2.1 / [2001:db8::1], not the
+ * sender; the datagram still comes from the real interface address. */
+#define UCP_SIM_FAULT_OTHER_HOST 0x4u
+/* Each response is sent 50 times (still bounded by the send queue). */
+#define UCP_SIM_FAULT_FLOOD 0x8u
 
 #define UCP_SIM_DEFAULT_UUID "2f402f80-da50-11e1-9b23-001788010001"
 #define UCP_SIM_DEFAULT_NAME "upnpcp simulated light"
@@ -40,6 +67,38 @@ uint64_t ucp_sim_requests(const ucp_sim *s);
 uint64_t ucp_sim_connections(const ucp_sim *s);
 /* Stops promptly (< 1 s even mid-fault) and frees everything; NULL is ok. */
 void ucp_sim_stop(ucp_sim *s);
+
+/*
+ * Devices. Device i (0 <= i < ucp_sim_device_count()) has its own HTTP
+ * server serving every path above (description, SCPDs, icon, /files/,
+ * /fault/, /echo) with its own UDN and friendly name; the calls above
+ * without an index are device 0. With one device its UDN and name are
+ * opts.uuid and opts.friendly_name unchanged; with several, device i has
+ * the uuid's last group plus i (mod 16^width) and the name "<name> #i".
+ * Out-of-range i gives 0 / NULL.
+ */
+int ucp_sim_device_count(const ucp_sim *s);
+unsigned short ucp_sim_device_port(const ucp_sim *s, int i);
+const char *ucp_sim_device_udn(const ucp_sim *s, int i);      /* "uuid:..." */
+const char *ucp_sim_device_location(const ucp_sim *s, int i); /* desc URL */
+
+/*
+ * SSDP (only when opts.ssdp). ucp_sim_ssdp_port(): the bound SSDP port, 0
+ * without SSDP. ucp_sim_msearch_received(): datagrams with an M-SEARCH
+ * start line received on a configured interface (answered or not).
+ * ucp_sim_ssdp_dropped(): datagrams not sent (queue full, send error).
+ * ucp_sim_restart() simulates a reboot (UDA 2.0 section 1.2.4): queues
+ * ssdp:byebye for all, BOOTID becomes old+1, then ssdp:update (BOOTID old,
+ * NEXTBOOTID new) and ssdp:alive (new); responses queued from now on carry
+ * the new BOOTID. Returns at once (the sim's thread sends): 0, or -1
+ * without SSDP. ucp_sim_bootid(): the current BOOTID.UPNP.ORG.
+ */
+unsigned short ucp_sim_ssdp_port(const ucp_sim *s);
+uint64_t ucp_sim_msearch_received(const ucp_sim *s);
+uint64_t ucp_sim_ssdp_dropped(const ucp_sim *s);
+unsigned ucp_sim_bootid(const ucp_sim *s);
+int ucp_sim_restart(ucp_sim *s);
+
 /* Entry of `upnpcp sim`: argv[0] is "sim". Returns the exit status. */
 int ucp_sim_main(int argc, char **argv);
 
@@ -64,5 +123,39 @@ extern const char *const ucp_sim_doc_doctype[];      /* "billion laughs" */
 extern const char *const ucp_sim_doc_index[];        /* presentation page */
 extern const unsigned char ucp_sim_icon_png[]; /* 48x48 RGB PNG */
 extern const size_t ucp_sim_icon_png_len;
+
+/* ---- internal: the SSDP side, sim_ssdp.c ---- */
+
+typedef struct ucp__sim_ssdp ucp__sim_ssdp;
+
+typedef struct ucp__sim_ssdp_cfg {
+  const char *ifaces; /* NULL = "lo" */
+  unsigned short port; /* 0 = 1900 */
+  int ipv6;
+  unsigned alive_interval_s, bootid, fault; /* as in ucp_sim_opts */
+} ucp__sim_ssdp_cfg;
+
+typedef struct ucp__sim_ssdp_dev {
+  const char *udn;     /* "uuid:..."; must outlive the ssdp object */
+  unsigned short port; /* HTTP port, IPv4 */
+  unsigned short port6; /* HTTP port, IPv6 (ipv6 only) */
+} ucp__sim_ssdp_dev;
+
+/* Resolves the interfaces and binds the sockets; sends nothing. 0 / -1. */
+int ucp__sim_ssdp_open(const ucp__sim_ssdp_cfg *cfg, ucp__sim_ssdp **out);
+/* 1 if every configured interface is a loopback interface. */
+int ucp__sim_ssdp_loopback_only(const ucp__sim_ssdp *x);
+/* Copies devs; http4/http6 are the literals the HTTP servers listen on
+ * ("0.0.0.0" / "::" = any: LOCATION then names the interface's address).
+ * Starts the thread, which advertises at once. 0 / -1. */
+int ucp__sim_ssdp_run(ucp__sim_ssdp *x, const ucp__sim_ssdp_dev *devs,
+                      int ndevs, const char *http4, const char *http6);
+unsigned short ucp__sim_ssdp_port(const ucp__sim_ssdp *x);
+uint64_t ucp__sim_ssdp_msearch(const ucp__sim_ssdp *x);
+uint64_t ucp__sim_ssdp_dropped(const ucp__sim_ssdp *x);
+unsigned ucp__sim_ssdp_bootid(ucp__sim_ssdp *x);
+int ucp__sim_ssdp_restart(ucp__sim_ssdp *x);
+/* Stops the thread, sends ssdp:byebye if it ran, frees; NULL is ok. */
+void ucp__sim_ssdp_close(ucp__sim_ssdp *x);
 
 #endif

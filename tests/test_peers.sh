@@ -1,0 +1,391 @@
+#!/usr/bin/env bash
+# test_peers.sh - interoperability with real UPnP devices from Debian:
+# `upnpcp discover --json` against minidlna (MediaServer:1) and miniupnpd
+# (InternetGatewayDevice), each run inside network namespaces this script
+# creates (see ../shared/PEERS.md). Nothing touches the machine's own
+# interfaces: every link is created inside a namespace of ours, and on exit
+# the processes we started are ended by PID and the namespaces deleted.
+# Usage: test_peers.sh [UPNPCP_BINARY]
+# Exit: 0 all passed, 1 a check failed, 77 skipped (not root, no network
+# namespaces, or the Debian packages missing and not installable).
+set -u
+export LC_ALL=C
+bin=${1:-$(dirname "$0")/../build/upnpcp}
+case $bin in /*) ;; *) bin=$PWD/$bin ;; esac
+start_s=$SECONDS
+passes=0 fails=0
+
+skip() { echo "skipped: $*"; exit 77; }
+
+[ "$(id -u)" = 0 ] || skip "needs root (network namespaces, device daemons)"
+[ -x "$bin" ] || { echo "FAIL upnpcp binary not found: $bin"; exit 1; }
+for c in ip python3 timeout; do
+  command -v $c >/dev/null 2>&1 || skip "$c is missing"
+done
+
+# -------------------------------------------------------------- packages
+PATH=$PATH:/usr/sbin:/sbin
+have_peers() { command -v minidlnad >/dev/null 2>&1 && command -v miniupnpd >/dev/null 2>&1; }
+if ! have_peers; then
+  echo "# installing minidlna miniupnpd miniupnpd-nftables (apt-get)"
+  export DEBIAN_FRONTEND=noninteractive
+  if command -v apt-get >/dev/null 2>&1; then
+    apt-get install -y -qq minidlna miniupnpd miniupnpd-nftables >/dev/null 2>&1 ||
+      { apt-get update -qq >/dev/null 2>&1 &&
+        apt-get install -y -qq minidlna miniupnpd miniupnpd-nftables >/dev/null 2>&1; }
+  fi
+  have_peers || skip "minidlna/miniupnpd are missing and could not be installed"
+fi
+
+# ------------------------------------------------------------- cleanup
+tmp=$(mktemp -d /tmp/ucp-peers.XXXXXX)
+chmod 755 "$tmp" # minidlna may drop privileges; keep its files readable
+pids=() namespaces=()
+cleanup() {
+  local p ns i
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
+  for i in $(seq 1 40); do # at most 2 s for them to go
+    local alive=0
+    for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+    [ $alive = 0 ] && break
+    sleep 0.05
+  done
+  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
+  # Anything still inside our namespaces (e.g. minidlna's scanner child)
+  # was started by this script: end it by PID, then delete the namespace.
+  for ns in "${namespaces[@]}"; do
+    for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
+  done
+  for ns in "${namespaces[@]}"; do ip netns del "$ns" 2>/dev/null; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+new_ns() { # name: create it (recorded before use, so cleanup always sees it)
+  namespaces+=("$1")
+  ip netns add "$1" 2>/dev/null
+}
+
+check() { # name, then a command that must succeed
+  local name=$1; shift
+  if "$@"; then passes=$((passes + 1)); echo "ok   $name"
+  else fails=$((fails + 1)); echo "FAIL $name"; fi
+}
+
+# Run the JSON checker (it prints "ok ..." / "FAIL ..." lines) and count.
+json_checks() { # netns mode file rc
+  local out
+  out=$(ip netns exec "$1" timeout 20 python3 "$tmp/check.py" "$2" "$3" "$4" 2>&1)
+  printf '%s\n' "$out"
+  passes=$((passes + $(grep -c '^ok ' <<<"$out")))
+  fails=$((fails + $(grep -c '^FAIL ' <<<"$out")))
+  grep -qE '^(ok|FAIL) ' <<<"$out" || { fails=$((fails + 1)); echo "FAIL checker ran ($2)"; }
+}
+
+discover() { # netns outfile upnpcp-args...: runs upnpcp, prints its exit status
+  local ns=$1 out=$2; shift 2
+  ip netns exec "$ns" timeout 15 "$bin" discover "$@" >"$out" 2>"$out.err"
+  echo $?
+}
+
+tcp_ready() { # netns host port: bounded wait (5 s) until it accepts
+  local i
+  for i in $(seq 1 50); do
+    ip netns exec "$1" timeout 1 bash -c "exec 3<>/dev/tcp/$2/$3" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+alive() { kill -0 "$1" 2>/dev/null; }
+
+show() { # a daemon's output, indented, on failure
+  echo "# --- $1"; sed 's/^/#   /' "$2" 2>/dev/null | tail -n 40
+}
+
+# ------------------------------------------------------ the JSON checker
+cat >"$tmp/check.py" <<'PYEOF'
+import json, sys, urllib.request
+
+mode, path, rc = sys.argv[1], sys.argv[2], int(sys.argv[3])
+DLNA_UUID = "uuid:4d696e69-444c-164e-9d41-b827eb0be001"
+IGD_UUID = "uuid:4d696e69-5550-6e50-4400-0a4d0000beef"
+DLNA_BASE = "http://127.0.0.1:8200/"
+IGD_BASE = "http://10.77.0.1:5555/"
+
+def check(name, cond):
+    print(("ok   " if cond else "FAIL ") + mode + ": " + name, flush=True)
+    return bool(cond)
+
+def note(s):
+    print("# " + mode + ": " + s, flush=True)
+
+events, bad = [], 0
+for line in open(path, encoding="utf-8", errors="replace"):
+    if not line.strip():
+        continue
+    try:
+        events.append(json.loads(line))
+    except ValueError:
+        bad += 1
+
+check("upnpcp exits 0 (got %d)" % rc, rc == 0)
+check("every output line is JSON", bad == 0 and events)
+added = [e for e in events if e.get("event") == "added"]
+failed = [e for e in events if e.get("event") == "failed"]
+complete = [e for e in events if e.get("event") == "complete"]
+check("one 'complete' event, the last line",
+      len(complete) == 1 and events and events[-1].get("event") == "complete")
+check("no 'failed' event %s" % [(e.get("udn"), e.get("detail")) for e in failed],
+      not failed)
+check("one search id in every event", len({e.get("id") for e in events}) == 1)
+
+def walk(dev):
+    yield dev
+    for k in dev.get("devices") or []:
+        yield from walk(k)
+
+def service(dev, prefix):
+    for s in dev.get("services") or []:
+        if (s.get("serviceType") or "").startswith(prefix):
+            return s
+    return None
+
+def url_ok(s, base):
+    return (s is not None and not any(k.endswith("Error") for k in s)
+            and all((s.get(k) or "").startswith(base)
+                    for k in ("controlURL", "SCPDURL", "eventSubURL")))
+
+def soap(url, stype, action):
+    body = ('<?xml version="1.0"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"'
+            ' s:encodingStyle="http://schemas.xmlsoap.org/soap/encoding/"><s:Body>'
+            '<u:%s xmlns:u="%s"/></s:Body></s:Envelope>' % (action, stype))
+    req = urllib.request.Request(url, data=body.encode(), method="POST", headers={
+        "Content-Type": 'text/xml; charset="utf-8"',
+        "SOAPACTION": '"%s#%s"' % (stype, action)})
+    try:
+        with urllib.request.urlopen(req, timeout=3) as r:
+            return r.status, r.read(65536).decode("utf-8", "replace")
+    except urllib.error.HTTPError as e:
+        return e.code, e.read(65536).decode("utf-8", "replace")
+    except Exception as e:
+        return 0, repr(e)
+
+def one(udn):
+    mine = [e for e in added if e.get("udn") == udn]
+    check("one 'added' event for %s (got %d of %d)" % (udn, len(mine), len(added)),
+          len(mine) == 1)
+    return mine[0] if mine else {}
+
+if mode == "dlna":
+    e = one(DLNA_UUID)
+    root = e.get("root") or {}
+    check("location %s" % e.get("location"),
+          e.get("location") == DLNA_BASE + "rootDesc.xml")
+    check("address %s" % e.get("address"), e.get("address") == "127.0.0.1")
+    check("SERVER names MiniDLNA", "MiniDLNA" in (e.get("server") or ""))
+    check("root.deviceType MediaServer:1 (%s)" % root.get("deviceType"),
+          root.get("deviceType") == "urn:schemas-upnp-org:device:MediaServer:1")
+    check("root.friendlyName test-minidlna (%s)" % root.get("friendlyName"),
+          root.get("friendlyName") == "test-minidlna")
+    check("root.UDN is the udn", root.get("UDN") == DLNA_UUID)
+    cd = service(root, "urn:schemas-upnp-org:service:ContentDirectory:1")
+    cm = service(root, "urn:schemas-upnp-org:service:ConnectionManager:1")
+    check("ContentDirectory:1 with URLs under %s (%s)" % (DLNA_BASE, cd and cd.get("controlURL")),
+          url_ok(cd, DLNA_BASE))
+    check("ConnectionManager:1 with URLs under %s (%s)" % (DLNA_BASE, cm and cm.get("controlURL")),
+          url_ok(cm, DLNA_BASE))
+    if cd:
+        st, body = soap(cd["controlURL"], cd["serviceType"], "GetSystemUpdateID")
+        check("ContentDirectory controlURL answers GetSystemUpdateID (HTTP %d)" % st,
+              st == 200 and "GetSystemUpdateIDResponse" in body)
+    if cm:
+        st, body = soap(cm["controlURL"], cm["serviceType"], "GetProtocolInfo")
+        check("ConnectionManager controlURL answers GetProtocolInfo (HTTP %d)" % st,
+              st == 200 and "GetProtocolInfoResponse" in body)
+    others = [x.get("udn") for x in added if x.get("udn") != DLNA_UUID]
+    check("nothing else found %s" % others, not others)
+
+elif mode == "dlna-unicast":
+    # minidlna 1.3.0 binds its SSDP socket to 239.255.255.250:1900 (Linux),
+    # so a unicast M-SEARCH to 127.0.0.1:1900 never reaches it: only check
+    # that the unicast-only search runs and ends cleanly.
+    note("%d device(s) answered the unicast M-SEARCH %s"
+         % (len(added), [x.get("udn") for x in added]))
+    if added:
+        check("what answered is the minidlna", all(x.get("udn") == DLNA_UUID for x in added))
+
+elif mode in ("igd", "igd-unicast"):
+    e = one(IGD_UUID)
+    root = e.get("root") or {}
+    check("address %s" % e.get("address"), e.get("address") == "10.77.0.1")
+    check("location %s" % e.get("location"), e.get("location") == IGD_BASE + "rootDesc.xml")
+    check("SERVER names MiniUPnPd", "MiniUPnPd" in (e.get("server") or ""))
+    check("root.deviceType InternetGatewayDevice:1/2 (%s)" % root.get("deviceType"),
+          root.get("deviceType") in ("urn:schemas-upnp-org:device:InternetGatewayDevice:1",
+                                     "urn:schemas-upnp-org:device:InternetGatewayDevice:2"))
+    check("root.UDN is the udn", root.get("UDN") == IGD_UUID)
+    if mode == "igd":
+        def kind(d, t):
+            return (d.get("deviceType") or "").startswith("urn:schemas-upnp-org:device:" + t + ":")
+        wan = [d for d in root.get("devices") or [] if kind(d, "WANDevice")]
+        check("embedded WANDevice", len(wan) == 1)
+        wcd = [d for d in (wan[0].get("devices") or []) if kind(d, "WANConnectionDevice")] if wan else []
+        check("embedded WANDevice/WANConnectionDevice", len(wcd) == 1)
+        ipc = service(wcd[0], "urn:schemas-upnp-org:service:WANIPConnection:") if wcd else None
+        check("WANIPConnection with URLs under %s (%s)" % (IGD_BASE, ipc and ipc.get("controlURL")),
+              url_ok(ipc, IGD_BASE))
+        if ipc:
+            st, body = soap(ipc["controlURL"], ipc["serviceType"], "GetExternalIPAddress")
+            check("WANIPConnection controlURL answers GetExternalIPAddress (HTTP %d)" % st,
+                  st == 200 and "GetExternalIPAddressResponse" in body)
+        udns = [d.get("UDN") for d in walk(root)]
+        check("every UDN in the tree is distinct %s" % udns, len(set(udns)) == len(udns))
+    others = [x.get("udn") for x in added if x.get("udn") != IGD_UUID]
+    check("nothing else found %s" % others, not others)
+
+elif mode == "igd-all":
+    roots = {(x.get("root") or {}).get("UDN") for x in added}
+    note("ssdp:all reported %s" % [x.get("udn") for x in added])
+    check("exactly one device: one root UDN, the configured one (%s)" % sorted(map(str, roots)),
+          roots == {IGD_UUID})
+    udns = [x.get("udn") for x in added]
+    check("each UDN reported once", len(udns) == len(set(udns)))
+    check("the root device itself is reported", IGD_UUID in udns)
+    tree = {d.get("UDN") for x in added[:1] for d in walk(x.get("root") or {})}
+    check("every UDN reported is a device of that tree", set(udns) <= tree)
+    check("all from 10.77.0.1, one LOCATION",
+          {(x.get("address"), x.get("location")) for x in added}
+          == {("10.77.0.1", IGD_BASE + "rootDesc.xml")})
+
+elif mode == "igd-rootdevice":
+    e = one(IGD_UUID)
+    check("exactly one root device", len(added) == 1)
+else:
+    check("known mode", False)
+PYEOF
+
+# =========================================== 1. minidlna (MediaServer:1)
+echo "# minidlna: MediaServer:1 on the loopback of its own namespace"
+dns=ucp-dlna-$$
+if ! new_ns "$dns"; then
+  skip "cannot create a network namespace (ip netns add)"
+fi
+ip -n "$dns" link set lo up &&
+  ip -n "$dns" link set lo multicast on &&
+  ip -n "$dns" route add 239.0.0.0/8 dev lo
+check "minidlna namespace: lo up, multicast routed" test $? -eq 0
+
+d=$tmp/dlna
+mkdir -p "$d/media" "$d/db" "$d/log"
+python3 - "$d/media" <<'PYEOF'
+import sys, wave
+for i in (1, 2):  # two tiny valid WAV files (0.1 s of silence)
+    w = wave.open("%s/tone%d.wav" % (sys.argv[1], i), "wb")
+    w.setnchannels(1); w.setsampwidth(2); w.setframerate(8000)
+    w.writeframes(b"\0\0" * 800); w.close()
+PYEOF
+cat >"$d/minidlna.conf" <<EOF
+media_dir=A,$d/media
+port=8200
+network_interface=lo
+friendly_name=test-minidlna
+db_dir=$d/db
+log_dir=$d/log
+inotify=no
+notify_interval=60
+uuid=4d696e69-444c-164e-9d41-b827eb0be001
+EOF
+ip netns exec "$dns" minidlnad -f "$d/minidlna.conf" -S -P "$d/minidlna.pid" \
+  >"$d/minidlna.out" 2>&1 </dev/null &
+dlna_pid=$!
+pids+=("$dlna_pid")
+tcp_ready "$dns" 127.0.0.1 8200 && alive "$dlna_pid"
+rc=$?
+check "minidlnad is up, port 8200 answers" test $rc -eq 0
+if [ $rc -ne 0 ]; then
+  show "minidlnad output" "$d/minidlna.out"
+  show "minidlna.log" "$d/log/minidlna.log"
+else
+  rc=$(discover "$dns" "$tmp/dlna.json" --json --timeout 4 --mx 1 --iface lo \
+         --st urn:schemas-upnp-org:device:MediaServer:1)
+  json_checks "$dns" dlna "$tmp/dlna.json" "$rc"
+  rc=$(discover "$dns" "$tmp/dlna-u.json" --json --timeout 3 --mx 1 \
+         --unicast 127.0.0.1:1900 --st urn:schemas-upnp-org:device:MediaServer:1)
+  json_checks "$dns" dlna-unicast "$tmp/dlna-u.json" "$rc"
+  check "minidlnad still running" alive "$dlna_pid"
+fi
+
+# ========================== 2. miniupnpd (InternetGatewayDevice), 2 namespaces
+echo "# miniupnpd: InternetGatewayDevice on lan0 10.77.0.1, control point on lan1 10.77.0.2"
+gns=ucp-igd-$$ cns=ucp-cp-$$
+new_ns "$gns" && new_ns "$cns"
+check "IGD and control-point namespaces created" test $? -eq 0
+# Both veth pairs are created inside the device namespace (lan1 is then
+# moved to the control point's): none ever exists in the initial namespace.
+igd_links() {
+  ip -n "$gns" link add lan0 type veth peer name lan1 netns "$cns" &&
+    ip -n "$gns" link add wan0 type veth peer name wan1 &&
+    ip -n "$gns" addr add 10.77.0.1/24 dev lan0 &&
+    ip -n "$gns" addr add 203.0.113.5/24 dev wan0 &&
+    ip -n "$cns" addr add 10.77.0.2/24 dev lan1 &&
+    ip -n "$gns" link set lan0 multicast on &&
+    ip -n "$cns" link set lan1 multicast on || return 1
+  local l
+  for l in lo lan0 wan0 wan1; do ip -n "$gns" link set "$l" up || return 1; done
+  for l in lo lan1; do ip -n "$cns" link set "$l" up || return 1; done
+  ip -n "$gns" route add 239.0.0.0/8 dev lan0 &&
+    ip -n "$cns" route add 239.0.0.0/8 dev lan1
+}
+igd_links
+check "veth pairs lan0/lan1 and wan0/wan1 up, multicast routed" test $? -eq 0
+
+g=$tmp/igd
+mkdir -p "$g"
+cat >"$g/miniupnpd.conf" <<EOF
+ext_ifname=wan0
+listening_ip=lan0
+port=5555
+enable_natpmp=no
+enable_upnp=yes
+secure_mode=no
+system_uptime=yes
+uuid=4d696e69-5550-6e50-4400-0a4d0000beef
+allow 1024-65535 0.0.0.0/0 1024-65535
+deny 0-65535 0.0.0.0/0 0-65535
+EOF
+ip netns exec "$gns" miniupnpd -f "$g/miniupnpd.conf" -d -P "$g/miniupnpd.pid" \
+  >"$g/miniupnpd.out" 2>&1 </dev/null &
+igd_pid=$!
+pids+=("$igd_pid")
+tcp_ready "$cns" 10.77.0.1 5555 && alive "$igd_pid"
+rc=$?
+check "miniupnpd is up, 10.77.0.1:5555 answers from the control point" test $rc -eq 0
+if [ $rc -ne 0 ]; then
+  show "miniupnpd output" "$g/miniupnpd.out"
+else
+  rc=$(discover "$cns" "$tmp/igd.json" --json --timeout 4 --mx 1 --iface lan1 \
+         --st urn:schemas-upnp-org:device:InternetGatewayDevice:1)
+  json_checks "$cns" igd "$tmp/igd.json" "$rc"
+  rc=$(discover "$cns" "$tmp/igd-all.json" --json --timeout 4 --mx 1 --iface lan1 \
+         --st ssdp:all)
+  json_checks "$cns" igd-all "$tmp/igd-all.json" "$rc"
+  rc=$(discover "$cns" "$tmp/igd-root.json" --json --timeout 3 --mx 1 --iface lan1 \
+         --st upnp:rootdevice)
+  json_checks "$cns" igd-rootdevice "$tmp/igd-root.json" "$rc"
+  rc=$(discover "$cns" "$tmp/igd-u.json" --json --timeout 3 --mx 1 \
+         --unicast 10.77.0.1:1900 --st urn:schemas-upnp-org:device:InternetGatewayDevice:1)
+  json_checks "$cns" igd-unicast "$tmp/igd-u.json" "$rc"
+  check "miniupnpd still running" alive "$igd_pid"
+  alive "$igd_pid" || show "miniupnpd output" "$g/miniupnpd.out"
+fi
+
+if [ $fails -ne 0 ]; then
+  for f in "$tmp"/*.json; do
+    [ -s "$f.err" ] && show "stderr of upnpcp ($(basename "$f"))" "$f.err"
+  done
+fi
+echo "# $((SECONDS - start_s)) s"
+echo "$passes passed, $fails failed"
+[ $fails -eq 0 ]
