@@ -6,7 +6,8 @@
 JOBS ?= $(shell nproc)
 PKGS := cmake make gcc clang pkg-config libuv1-dev libcurl4-openssl-dev \
         libexpat1-dev libmicrohttpd-dev libjansson-dev libcmocka-dev \
-        python3 util-linux libclang-rt-14-dev
+        python3 util-linux libclang-rt-14-dev \
+        iproute2 minidlna miniupnpd miniupnpd-nftables
 
 .PHONY: all deps build demo test test-release test-asan test-tsan bench fuzz \
         install clean
@@ -20,6 +21,8 @@ deps:
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  case "$$missing" in *minidlna*) \
+	    systemctl disable --now minidlna >/dev/null 2>&1 || true;; esac; \
 	fi
 
 build: deps

@@ -403,6 +403,11 @@ UCP_EXTERN int64_t ucp_found_configid(const ucp_found *f);     /* -1 absent */
 UCP_EXTERN uint32_t ucp_found_max_age(const ucp_found *f);     /* seconds */
 /** The loaded tree (ADDED), else NULL; ucp_description_ref() to keep it. */
 UCP_EXTERN const ucp_description *ucp_found_description(const ucp_found *f);
+/** The device this record is about: the one in the description whose UDN
+ *  is ucp_found_udn() (an embedded device answers for itself, UDA 2.0
+ *  §1.3.3), or the root when none matches; NULL without a description.
+ *  Devices that share a description share one download. */
+UCP_EXTERN const ucp_device *ucp_found_device(const ucp_found *f);
 UCP_EXTERN int ucp_found_status(const ucp_found *f);
 UCP_EXTERN const char *ucp_found_detail(const ucp_found *f);
 

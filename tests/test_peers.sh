@@ -89,9 +89,10 @@ discover() { # netns outfile upnpcp-args...: runs upnpcp, prints its exit status
   echo $?
 }
 
-tcp_ready() { # netns host port: bounded wait (5 s) until it accepts
+tcp_ready() { # netns host port pid: bounded wait (5 s) until it accepts
   local i
   for i in $(seq 1 50); do
+    kill -0 "$4" 2>/dev/null || return 1 # the daemon is gone
     ip netns exec "$1" timeout 1 bash -c "exec 3<>/dev/tcp/$2/$3" 2>/dev/null && return 0
     sleep 0.1
   done
@@ -301,7 +302,7 @@ ip netns exec "$dns" minidlnad -f "$d/minidlna.conf" -S -P "$d/minidlna.pid" \
   >"$d/minidlna.out" 2>&1 </dev/null &
 dlna_pid=$!
 pids+=("$dlna_pid")
-tcp_ready "$dns" 127.0.0.1 8200 && alive "$dlna_pid"
+tcp_ready "$dns" 127.0.0.1 8200 "$dlna_pid" && alive "$dlna_pid"
 rc=$?
 check "minidlnad is up, port 8200 answers" test $rc -eq 0
 if [ $rc -ne 0 ]; then
@@ -359,7 +360,7 @@ ip netns exec "$gns" miniupnpd -f "$g/miniupnpd.conf" -d -P "$g/miniupnpd.pid" \
   >"$g/miniupnpd.out" 2>&1 </dev/null &
 igd_pid=$!
 pids+=("$igd_pid")
-tcp_ready "$cns" 10.77.0.1 5555 && alive "$igd_pid"
+tcp_ready "$cns" 10.77.0.1 5555 "$igd_pid" && alive "$igd_pid"
 rc=$?
 check "miniupnpd is up, 10.77.0.1:5555 answers from the control point" test $rc -eq 0
 if [ $rc -ne 0 ]; then

@@ -360,7 +360,7 @@ typedef struct discover_state {
 
 static void print_found_row(const ucp_found *f) {
   const ucp_description *d = ucp_found_description(f);
-  const ucp_device *root = d ? ucp_description_root(d) : NULL;
+  const ucp_device *root = ucp_found_device(f); /* the device that answered */
   char name[41], type[41], model[25];
   snprintf(name, sizeof name, "%s",
            root && ucp_device_field_get(root, UCP_DEVICE_FRIENDLY_NAME)
@@ -395,7 +395,11 @@ static void print_found_json(uint64_t id, ucp_search_event ev,
     json_object_set_new(o, "location", jstr(ucp_found_location(f)));
     json_object_set_new(o, "address", jstr(ucp_found_address(f)));
     json_object_set_new(o, "server", jstr(ucp_found_server(f)));
-    if (d) json_object_set_new(o, "root", device_json(ucp_description_root(d)));
+    if (d) {
+      json_object_set_new(o, "deviceType",
+                          jstr(ucp_device_field_get(ucp_found_device(f), UCP_DEVICE_TYPE)));
+      json_object_set_new(o, "root", device_json(ucp_description_root(d)));
+    }
     else json_object_set_new(o, "detail", jstr(ucp_found_detail(f)));
   }
   char *s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);

@@ -42,6 +42,7 @@ struct ucp_found {
   uint8_t gone;          /* REMOVED: byebye or expiry */
   uint8_t reload_again;  /* a change arrived while a load was in flight */
   uint8_t back;          /* seen again after REMOVED: report ADDED */
+  struct ucp_found *waits_on; /* shares that record's load (same LOCATION) */
 };
 
 typedef struct net net;
@@ -232,13 +233,35 @@ static int index_add(search_op *op, ucp_found *f) {
 }
 
 static void start_load(search_op *op, ucp_found *f);
+static void settle(ucp_found *f, int status, ucp_description *d,
+                   const char *detail);
+
+/* Records waiting on `f`'s load (embedded devices, or several UDNs behind
+ * one LOCATION) get the same result: one GET per description. */
+static void settle_waiters(ucp_found *f, int status, ucp_description *d,
+                           const char *detail) {
+  search_op *op = f->op;
+  for (size_t i = 0; i < op->nfound; i++) {
+    ucp_found *w = op->found[i];
+    if (w->waits_on != f) continue;
+    w->waits_on = NULL;
+    settle(w, status, d ? (ucp_description *)ucp_description_ref(d) : NULL,
+           detail);
+  }
+}
 
 static void on_fetched(void *ctx, int status, int http_status,
                        ucp_description *d, const char *detail) {
   ucp_found *f = ctx;
-  search_op *op = f->op;
   (void)http_status;
   f->fetch = NULL;
+  settle_waiters(f, status, d, detail);
+  settle(f, status, d, detail);
+}
+
+static void settle(ucp_found *f, int status, ucp_description *d,
+                   const char *detail) {
+  search_op *op = f->op;
   f->status = status;
   ucp__free(f->detail);
   f->detail = detail && *detail ? ucp__strdup(detail) : NULL;
@@ -264,10 +287,24 @@ static void on_fetched(void *ctx, int status, int http_status,
   }
 }
 
-/* One load in flight per device: a change meanwhile reloads after it. */
+static ucp_found *loading_same_location(search_op *op, const ucp_found *f) {
+  for (size_t i = 0; i < op->nfound; i++) {
+    ucp_found *o = op->found[i];
+    if (o != f && o->fetch && strcmp(o->location, f->location) == 0) return o;
+  }
+  return NULL;
+}
+
+/* One load in flight per device and per LOCATION: a change meanwhile
+ * reloads after it; another device behind the same LOCATION waits. */
 static void start_load(search_op *op, ucp_found *f) {
-  if (f->fetch) {
+  if (f->fetch || f->waits_on) {
     f->reload_again = 1;
+    return;
+  }
+  ucp_found *other = loading_same_location(op, f);
+  if (other) {
+    f->waits_on = other;
     return;
   }
   int rc = ucp__desc_fetch_start(op->base.cp, f->location, f->address,
@@ -369,8 +406,16 @@ static void refresh(search_op *op, ucp_found *f, const ucp__ssdp_msg *m,
 static void removed(search_op *op, ucp_found *f) {
   if (f->gone) return;
   f->gone = 1;
-  ucp__desc_fetch_abort(f->fetch);
-  f->fetch = NULL;
+  if (f->fetch) { /* its waiters load for themselves */
+    ucp__desc_fetch_abort(f->fetch);
+    f->fetch = NULL;
+    for (size_t i = 0; i < op->nfound; i++)
+      if (op->found[i]->waits_on == f) {
+        op->found[i]->waits_on = NULL;
+        start_load(op, op->found[i]);
+      }
+  }
+  f->waits_on = NULL;
   if (!f->loaded) { /* it left before its first load settled */
     f->loaded = 1;
     op->settled++;
@@ -450,11 +495,11 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *b,
 
 /* ------------------------------------------------------------- sending */
 
+/* `mx` < 0 leaves MX out: a unicast M-SEARCH has none (UDA 2.0 §1.3.2). */
 static void send_to(search_op *op, uv_udp_t *udp, const struct sockaddr *to,
-                    const char *host) {
+                    const char *host, int mx) {
   char msg[1024];
-  size_t len = ucp__ssdp_build_msearch(msg, sizeof msg, host, op->st,
-                                       op->so.mx,
+  size_t len = ucp__ssdp_build_msearch(msg, sizeof msg, host, op->st, mx,
                                        "Linux/6 UPnP/1.1 upnpcp/" UCP_VERSION_STRING);
   if (!len) return;
   uv_buf_t b = uv_buf_init(msg, (unsigned)len);
@@ -485,7 +530,7 @@ static void send_multicast(search_op *op) {
       if (uv_udp_set_multicast_interface(&n->udp4, ip) != 0) continue;
       uv_ip4_addr("239.255.255.250", (int)op->so.port, &to);
       snprintf(host, sizeof host, "239.255.255.250:%u", op->so.port);
-      send_to(op, &n->udp4, (const struct sockaddr *)&to, host);
+      send_to(op, &n->udp4, (const struct sockaddr *)&to, host, op->so.mx);
     } else if (ifa->ifa_addr->sa_family == AF_INET6 && n->has6) {
       struct sockaddr_in6 to;
       unsigned idx = if_nametoindex(ifa->ifa_name);
@@ -495,7 +540,7 @@ static void send_multicast(search_op *op) {
       uv_ip6_addr("ff02::c", (int)op->so.port, &to);
       to.sin6_scope_id = idx;
       snprintf(host, sizeof host, "[FF02::C]:%u", op->so.port);
-      send_to(op, &n->udp6, (const struct sockaddr *)&to, host);
+      send_to(op, &n->udp6, (const struct sockaddr *)&to, host, op->so.mx);
     }
   }
   freeifaddrs(all);
@@ -512,12 +557,12 @@ static void send_unicast(search_op *op) {
       if (sscanf(hp, "[%45[^]]]:%u", host, &port) < 1 || !n->has6 ||
           uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)&to) != 0)
         continue;
-      send_to(op, &n->udp6, (const struct sockaddr *)&to, hp);
+      send_to(op, &n->udp6, (const struct sockaddr *)&to, hp, -1);
     } else {
       if (sscanf(hp, "%45[^:]:%u", host, &port) < 1 ||
           uv_ip4_addr(host, (int)port, (struct sockaddr_in *)&to) != 0)
         continue;
-      send_to(op, &n->udp4, (const struct sockaddr *)&to, hp);
+      send_to(op, &n->udp4, (const struct sockaddr *)&to, hp, -1);
     }
   }
 }
@@ -718,6 +763,20 @@ uint32_t ucp_found_max_age(const ucp_found *f) { return f ? f->max_age : 0; }
 const ucp_description *ucp_found_description(const ucp_found *f) {
   return f ? f->desc : NULL;
 }
+static int udn_is(const ucp_device *d, const char *udn) {
+  const char *u = ucp_device_field_get(d, UCP_DEVICE_UDN);
+  return u && strcasecmp(u, udn) == 0;
+}
+
+const ucp_device *ucp_found_device(const ucp_found *f) {
+  if (!f || !f->desc) return NULL;
+  for (size_t i = 0; i < ucp_description_device_count(f->desc); i++) {
+    const ucp_device *d = ucp_description_device(f->desc, i);
+    if (udn_is(d, f->udn)) return d;
+  }
+  return ucp_description_root(f->desc);
+}
+
 int ucp_found_status(const ucp_found *f) {
   return f ? f->status : UCP_E_INVALIDARG;
 }

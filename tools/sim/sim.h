@@ -5,6 +5,11 @@
  * files from a directory, and fault endpoints (/fault/...) used as the peer
  * of the control point's HTTP and description tests. Every fault is bounded
  * in time and ucp_sim_stop() returns promptly even mid-fault.
+ *
+ * Optionally (opts.ssdp) it runs N such devices behind one SSDP responder
+ * and advertiser (UDA 2.0 section 1, sim_ssdp.c): the peer of discovery
+ * tests. Two simulators on the same SSDP port and host share unicast
+ * M-SEARCHes (SO_REUSEPORT): give each its own port.
  */
 #ifndef UCP_SIM_H
 #define UCP_SIM_H
@@ -15,7 +20,9 @@
 typedef struct ucp_sim ucp_sim;
 
 typedef struct ucp_sim_opts {
-  const char *bind_addr;     /* IPv4 literal; NULL = "127.0.0.1" */
+  const char *bind_addr;     /* IPv4 literal; NULL = "127.0.0.1", or
+                                "0.0.0.0" when SSDP advertises on a
+                                non-loopback interface */
   unsigned short port;       /* 0 = let the OS choose a free port */
   const char *serve_dir;     /* NULL = none; else served at /files/<name> */
   const char *uuid;          /* UDN uuid part; NULL = UCP_SIM_DEFAULT_UUID */
@@ -36,7 +43,8 @@ typedef struct ucp_sim_opts {
   unsigned fault;            /* UCP_SIM_FAULT_* bits (SSDP only) */
 } ucp_sim_opts;
 
-#define UCP_SIM_MAX_DEVICES 128
+/* Each device costs an MHD thread and about 3 fds (6 with IPv6). */
+#define UCP_SIM_MAX_DEVICES 256
 /* Never answer M-SEARCH (still advertise). */
 #define UCP_SIM_FAULT_NO_RESPONSE 0x1u
 /* Every M-SEARCH response is malformed; the kind cycles deterministically:

@@ -35,7 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SIM_GROUP4 "239.255.255.250" /* UDA 2.0 §1.1.2 */
+#define SIM_GROUP4 "239.255.255.250" /* UDA 2.0 §1.1 */
 #define SIM_GROUP6 "ff02::c"         /* link-local scope */
 #define SIM_HOST6 "[FF02::C]"
 #define SIM_SSDP_DEFAULT_PORT 1900u
@@ -43,12 +43,12 @@
 #define SIM_CONFIGID 1u
 #define SIM_BOOTID_MASK 0x7fffffffu /* 31 bits, UDA 2.0 §1.2.2 */
 #define SIM_SSDP_SERVER "Linux/6 UPnP/1.1 upnpcp-sim/1.0"
-#define SIM_MCAST_TTL 2              /* UDA 2.0 §1.1.2: TTL default 2 */
+#define SIM_MCAST_TTL 2              /* UDA 2.0 §1.2.2: TTL should be 2 */
 #define SIM_MAX_IFACES 16
 #define SIM_DGRAM_MAX 8192u          /* larger M-SEARCHes are dropped */
 #define SIM_OUT_MAX 16384u           /* room for the oversize fault */
 #define SIM_QUEUE_RESPONSES 4096u    /* pending responses */
-#define SIM_QUEUE_MAX 8192u          /* pending datagrams of any kind */
+#define SIM_QUEUE_ROUNDS 8u          /* pending announcement rounds */
 #define SIM_SEND_BURST 32u           /* datagrams per loop turn (~1 ms) */
 #define SIM_RECV_BURST 64
 #define SIM_REPEAT_MS 5u             /* announcements go out twice */
@@ -127,6 +127,7 @@ struct ucp__sim_ssdp {
   pthread_mutex_t lock; /* everything below */
   sim_msg *q;           /* binary min-heap on (due_ms, seq) */
   size_t qlen, qcap, qresp;
+  size_t qmax;          /* responses + SIM_QUEUE_ROUNDS announcement rounds */
   uint64_t seq;
   uint32_t bootid;
   uint64_t next_alive_ms;
@@ -216,10 +217,10 @@ static void sim_swap(sim_msg *a, sim_msg *b) {
   *b = t;
 }
 
-/* Bounded: SIM_QUEUE_RESPONSES responses, SIM_QUEUE_MAX in all. */
+/* Bounded: SIM_QUEUE_RESPONSES responses, qmax in all. */
 static bool sim_push_locked(ucp__sim_ssdp *x, const sim_msg *m) {
   bool resp = m->kind == SIM_K_RESPONSE;
-  if (x->qlen >= SIM_QUEUE_MAX || (resp && x->qresp >= SIM_QUEUE_RESPONSES))
+  if (x->qlen >= x->qmax || (resp && x->qresp >= SIM_QUEUE_RESPONSES))
     goto drop;
   if (x->qlen == x->qcap) {
     size_t cap = x->qcap ? x->qcap * 2 : 256;
@@ -308,7 +309,7 @@ static void sim_nt_text(const char *udn, unsigned k, unsigned ver, char *out,
     snprintf(out, cap, "%s:%u", sim_nts[k].text, ver);
 }
 
-/* UDA 2.0 §1.1.4: uuid:<udn> alone for the uuid NT, else udn::NT. */
+/* UDA 2.0 §1.2.2: uuid:<udn> alone for the uuid NT, else udn::NT. */
 static void sim_usn(const char *udn, unsigned k, const char *nt, char *out,
                     size_t cap) {
   if (k == SIM_NT_UUID)
@@ -994,7 +995,7 @@ static int sim_socket(int family, const sim_addr *a_or_any,
   return fd;
 }
 
-/* UDA 2.0 §1.1.2: join the group on each interface; default multicast
+/* UDA 2.0 §1.1: join the group on each interface; default multicast
  * interface the first one (each send names its own with IP_PKTINFO). */
 static int sim_join4(ucp__sim_ssdp *x) {
   bool first = true;
@@ -1177,6 +1178,8 @@ int ucp__sim_ssdp_run(ucp__sim_ssdp *x, const ucp__sim_ssdp_dev *devs,
   if (!x->devs) return -1;
   memcpy(x->devs, devs, (size_t)ndevs * sizeof *devs);
   x->ndevs = ndevs;
+  size_t round = (size_t)ndevs * SIM_NNT * (size_t)x->nifs * 2u * 2u;
+  x->qmax = SIM_QUEUE_RESPONSES + SIM_QUEUE_ROUNDS * round;
   sim_set_hosts(x, http4, http6);
   pthread_mutex_lock(&x->lock);
   x->next_alive_ms = 0; /* the thread advertises at once */
