@@ -10,5 +10,5 @@ fi
 exec unshare -n bash -c '
   ip link set lo up && ip link set lo multicast on &&
   ip route add 239.0.0.0/8 dev lo &&
-  { ip -6 route add ff00::/8 dev lo table local 2>/dev/null || true; } &&
+  { ip -6 route add local ff02::c dev lo table local 2>/dev/null || true; } &&
   exec "$@"' netns_run "$@"

@@ -356,6 +356,7 @@ typedef struct discover_state {
   int json;
   int tty;
   size_t shown;
+  char location[512]; /* of the last device added */
 } discover_state;
 
 static void print_found_row(const ucp_found *f) {
@@ -423,6 +424,8 @@ static void on_search_event(uint64_t id, ucp_search_event ev,
     putchar('\n');
   } else if (f) {
     print_found_row(f);
+    if (ucp_found_description(f))
+      snprintf(ds->location, sizeof ds->location, "%s", ucp_found_location(f));
     ds->shown++;
   } else {
     fprintf(stderr, "search complete: %zu device(s)\n", ds->shown);
@@ -564,10 +567,32 @@ static int demo_timeout(ucp_cp *cp, const char *base) {
   return rc == UCP_E_TIMEOUT ? UCP_OK : UCP_E_FAIL;
 }
 
+/* Discover the simulator by unicast M-SEARCH (UDA 1.1): no multicast. */
+static int demo_discover(ucp_cp *cp, ucp_sim *sim, char *location, size_t n) {
+  ucp_search_opts *so = ucp_search_opts_new();
+  char target[64];
+  snprintf(target, sizeof target, "127.0.0.1:%u", ucp_sim_ssdp_port(sim));
+  ucp_search_opts_add_unicast(so, target);
+  ucp_search_opts_set_multicast(so, 0);
+  ucp_search_opts_set_mx(so, 1);
+  discover_state ds;
+  memset(&ds, 0, sizeof ds);
+  waiter_init(&ds.w);
+  printf("unicast M-SEARCH for upnp:rootdevice to %s\n", target);
+  int rc = run_search(cp, "upnp:rootdevice", so, 2, &ds);
+  ucp_search_opts_free(so);
+  waiter_destroy(&ds.w);
+  printf("%zu device(s) found\n", ds.shown);
+  snprintf(location, n, "%s", ds.location);
+  return rc == UCP_OK && ds.shown == 1 && ds.location[0] ? UCP_OK : UCP_E_FAIL;
+}
+
 static int cmd_demo(int argc, char **argv) {
   (void)argc, (void)argv;
   ucp_sim *sim;
   ucp_sim_opts so = {0};
+  so.ssdp = 1;
+  so.ssdp_unicast_only = 1; /* make demo sends no multicast at all */
   if (ucp_sim_start(&so, &sim) != 0) return 1;
   install_sigint();
   printf("upnpcp %s demo: simulated BinaryLight at %s (loopback only)\n",
@@ -577,11 +602,16 @@ static int cmd_demo(int argc, char **argv) {
     ucp_sim_stop(sim);
     return 1;
   }
-  demo_step("describe: load the device description asynchronously");
+  demo_step("discover: find the device, by request id, with progress");
+  char location[512];
+  int rc = demo_discover(cp, sim, location, sizeof location);
   waiter w;
-  waiter_init(&w);
-  int rc = describe_url(cp, ucp_sim_description_url(sim), 0, 0, &w);
-  waiter_destroy(&w);
+  if (rc == UCP_OK) {
+    demo_step("describe: load the device description asynchronously");
+    waiter_init(&w);
+    rc = describe_url(cp, location, 0, 0, &w);
+    waiter_destroy(&w);
+  }
   if (rc == UCP_OK) {
     demo_step("cancel: a pending request, by id");
     rc = demo_cancel(cp, ucp_sim_base_url(sim));

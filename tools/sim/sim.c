@@ -1118,6 +1118,7 @@ static int sim_open_ssdp(ucp_sim *s, const ucp_sim_opts *o) {
   cfg.alive_interval_s = o->alive_interval_s;
   cfg.bootid = o->bootid;
   cfg.fault = o->fault;
+  cfg.unicast_only = o->ssdp_unicast_only;
   return ucp__sim_ssdp_open(&cfg, &s->ssdp);
 }
 

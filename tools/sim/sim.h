@@ -41,10 +41,14 @@ typedef struct ucp_sim_opts {
   unsigned alive_interval_s; /* re-advertise period; 0 = 30 */
   unsigned bootid;           /* BOOTID.UPNP.ORG; 0 = time(NULL) & 0x7fffffff */
   unsigned fault;            /* UCP_SIM_FAULT_* bits (SSDP only) */
+  int ssdp_unicast_only;     /* with ssdp: answer unicast M-SEARCH on
+                                127.0.0.1:ssdp_port (0 = a free port) and
+                                nothing else: no group, no NOTIFY, no
+                                multicast at all (make demo) */
 } ucp_sim_opts;
 
 /* Each device costs an MHD thread and about 3 fds (6 with IPv6). */
-#define UCP_SIM_MAX_DEVICES 256
+#define UCP_SIM_MAX_DEVICES 1024
 /* Never answer M-SEARCH (still advertise). */
 #define UCP_SIM_FAULT_NO_RESPONSE 0x1u
 /* Every M-SEARCH response is malformed; the kind cycles deterministically:
@@ -141,6 +145,7 @@ typedef struct ucp__sim_ssdp_cfg {
   unsigned short port; /* 0 = 1900 */
   int ipv6;
   unsigned alive_interval_s, bootid, fault; /* as in ucp_sim_opts */
+  int unicast_only;
 } ucp__sim_ssdp_cfg;
 
 typedef struct ucp__sim_ssdp_dev {

@@ -117,6 +117,7 @@ struct ucp__sim_ssdp {
   int wake[2];
   unsigned short port;
   unsigned fault;
+  bool unicast_only; /* no group joined, nothing advertised */
   uint64_t interval_ms;
   sim_if ifs[SIM_MAX_IFACES];
   int nifs;
@@ -817,7 +818,9 @@ static int sim_timeout(ucp__sim_ssdp *x, bool more) {
 static void sim_maybe_alive(ucp__sim_ssdp *x) {
   uint64_t now = sim_ssdp_now_ms();
   pthread_mutex_lock(&x->lock);
-  if (now >= x->next_alive_ms) {
+  if (x->unicast_only) {
+    x->next_alive_ms = UINT64_MAX;
+  } else if (now >= x->next_alive_ms) {
     sim_queue_notify_locked(x, SIM_K_ALIVE, now, x->bootid, 0);
     x->next_alive_ms = now + x->interval_ms;
   }
@@ -1070,7 +1073,30 @@ static void sim_open_unicast(ucp__sim_ssdp *x) {
   }
 }
 
+/* Unicast only (the demo): one socket on 127.0.0.1, the port given or a
+ * free one; no group joined and nothing advertised: no multicast at all. */
+static int sim_open_unicast_only(ucp__sim_ssdp *x) {
+  sim_addr a;
+  memset(&a, 0, sizeof a);
+  a.in.sin_family = AF_INET;
+  a.in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  x->fd4 = sim_socket(AF_INET, &a, x->port);
+  socklen_t len = sizeof a.in;
+  if (x->fd4 < 0 || getsockname(x->fd4, &a.sa, &len) != 0) {
+    fprintf(stderr, "upnpcp sim: cannot bind UDP 127.0.0.1:%u: %s\n",
+            (unsigned)x->port, strerror(errno));
+    return -1;
+  }
+  x->port = ntohs(a.in.sin_port);
+  if (pipe2(x->wake, O_NONBLOCK | O_CLOEXEC) != 0) {
+    x->wake[0] = x->wake[1] = -1;
+    return -1;
+  }
+  return 0;
+}
+
 static int sim_open_sockets(ucp__sim_ssdp *x, bool ipv6) {
+  if (x->unicast_only) return sim_open_unicast_only(x);
   if (sim_any_has(x, false)) {
     x->fd4 = sim_socket(AF_INET, NULL, x->port);
     if (x->fd4 < 0) {
@@ -1125,7 +1151,8 @@ int ucp__sim_ssdp_open(const ucp__sim_ssdp_cfg *cfg, ucp__sim_ssdp **out) {
     free(x);
     return -1;
   }
-  x->port = cfg->port ? cfg->port : SIM_SSDP_DEFAULT_PORT;
+  x->unicast_only = cfg->unicast_only != 0;
+  x->port = cfg->port || x->unicast_only ? cfg->port : SIM_SSDP_DEFAULT_PORT;
   x->fault = cfg->fault;
   x->interval_ms = (uint64_t)(cfg->alive_interval_s ? cfg->alive_interval_s
                                                     : 30u) * 1000u;
@@ -1134,7 +1161,8 @@ int ucp__sim_ssdp_open(const ucp__sim_ssdp_cfg *cfg, ucp__sim_ssdp **out) {
   x->rng = ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid() ^
            (uint64_t)(uintptr_t)x;
   if (x->rng == 0) x->rng = 1;
-  if (sim_parse_ifaces(x, cfg->ifaces ? cfg->ifaces : "lo", cfg->ipv6 != 0) ||
+  if (sim_parse_ifaces(x, cfg->ifaces && !x->unicast_only ? cfg->ifaces : "lo",
+                       cfg->ipv6 != 0 && !x->unicast_only) ||
       sim_open_sockets(x, cfg->ipv6 != 0)) {
     sim_ssdp_free(x);
     return -1;
@@ -1213,7 +1241,7 @@ unsigned ucp__sim_ssdp_bootid(ucp__sim_ssdp *x) {
 /* UDA 2.0 §1.2.4: byebye, then update (BOOTID old, NEXTBOOTID new), then
  * alive with the new BOOTID. */
 int ucp__sim_ssdp_restart(ucp__sim_ssdp *x) {
-  if (!x->running) return -1;
+  if (!x->running || x->unicast_only) return -1;
   uint64_t now = sim_ssdp_now_ms();
   pthread_mutex_lock(&x->lock);
   uint32_t old = x->bootid, next = (old + 1u) & SIM_BOOTID_MASK;
@@ -1229,6 +1257,7 @@ int ucp__sim_ssdp_restart(ucp__sim_ssdp *x) {
 
 /* UDA 2.0 §1.2.3: byebye for everything, twice; the thread has stopped. */
 static void sim_send_byebye(ucp__sim_ssdp *x) {
+  if (x->unicast_only) return;
   char *buf = malloc(SIM_OUT_MAX);
   if (!buf) return;
   pthread_mutex_lock(&x->lock);
