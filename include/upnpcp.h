@@ -438,6 +438,9 @@ UCP_EXTERN int ucp_search_opts_add_unicast(ucp_search_opts *o,
  *  device until its max-age runs out. A control point never answers an
  *  M-SEARCH. With multicast off only the unicast targets are searched. */
 UCP_EXTERN int ucp_search_opts_set_multicast(ucp_search_opts *o, int on);
+/** IPv4 (default on) and IPv6 (default off) multicast; the NOTIFY listener
+ *  is IPv4 for now. */
+UCP_EXTERN int ucp_search_opts_set_ipv4(ucp_search_opts *o, int on);
 UCP_EXTERN int ucp_search_opts_set_ipv6(ucp_search_opts *o, int on);
 /** The SSDP port searched (default 1900; tests use others). */
 UCP_EXTERN int ucp_search_opts_set_port(ucp_search_opts *o, unsigned port);

@@ -7,8 +7,11 @@ set -u
 bin=$1 data=$2
 tmp=$(mktemp -d)
 fails=0 passes=0
-sim_pid=
-cleanup() { [ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null; rm -rf "$tmp"; }
+sim_pid= sim2_pid=
+cleanup() {
+  for p in $sim_pid $sim2_pid; do kill "$p" 2>/dev/null; done
+  rm -rf "$tmp"
+}
 trap cleanup EXIT
 
 check() { # name, then a command that must succeed
@@ -62,6 +65,31 @@ check "a newline in a name is escaped" grep -qF 'evil\x0Aline' "$tmp/x.out"
 check "a C1 control (CSI) is escaped" grep -qF '\u009B2J' "$tmp/x.out"
 check "bidi overrides are escaped" grep -qF '\u202E' "$tmp/x.out"
 check "no raw CSI or bidi byte reaches the terminal" bash -c "! grep -q \$'\\xc2\\x9b\\|\\xe2\\x80\\xae' '$tmp/x.out'"
+
+# discover by unicast M-SEARCH against a unicast-only simulator (nothing
+# multicast: no namespace needed).
+"$bin" sim --port 0 --ssdp-unicast --duration 60 >"$tmp/sim2.out" 2>&1 &
+sim2_pid=$!
+for _ in $(seq 1 100); do grep -q "SSDP port" "$tmp/sim2.out" && break; sleep 0.05; done
+sport=$(sed -n 's/.*SSDP port \([0-9]*\).*/\1/p' "$tmp/sim2.out")
+"$bin" discover --unicast "127.0.0.1:$sport" --timeout 2 --mx 1 >"$tmp/disc.out" 2>"$tmp/disc.err"; rc=$?
+check "discover --unicast exits 0" test $rc -eq 0
+check "discover lists the device" grep -q "upnpcp simulated light.*BinaryLight:1.*127.0.0.1.*uuid:" "$tmp/disc.out"
+"$bin" discover --unicast "127.0.0.1:$sport" --timeout 2 --mx 1 --json >"$tmp/disc.json" 2>/dev/null
+check "discover --json: one added event with the id, then complete" python3 -c '
+import json,sys
+ev=[json.loads(l) for l in open(sys.argv[1])]
+added=[e for e in ev if e["event"]=="added"]
+assert len(added)==1 and added[0]["id"]>0 and added[0]["deviceType"].endswith("BinaryLight:1")
+assert ev[-1]["event"]=="complete"' "$tmp/disc.json"
+"$bin" discover --unicast "127.0.0.1:$sport" --timeout 30 >/dev/null 2>"$tmp/dc.err" &
+dpid=$!
+sleep 0.7
+kill -INT $dpid
+for _ in $(seq 1 100); do kill -0 $dpid 2>/dev/null || break; sleep 0.05; done
+wait $dpid; rc=$?
+check "Ctrl-C cancels a discover (130)" test $rc -eq 130
+kill $sim2_pid 2>/dev/null; wait $sim2_pid 2>/dev/null
 
 # On a terminal, describe shows a progress line on stderr (script(1) gives
 # it a pseudo-terminal); piped, it shows none.

@@ -262,6 +262,35 @@ static void hostile_answers_dropped_and_counted(void **state) {
 
 /* Answers only (unicast search): the faults apply to M-SEARCH answers,
  * while the simulator's NOTIFYs stay valid. */
+/* IPv6 only: M-SEARCH to FF02::C on lo, the answer from ::1, the
+ * description fetched from [::1]. */
+static void ipv6_multicast_search(void **state) {
+  (void)state;
+  ucp_sim_opts o;
+  memset(&o, 0, sizeof o);
+  o.ssdp = 1;
+  o.ipv6 = 1;
+  ucp_sim *sim = NULL;
+  assert_int_equal(ucp_sim_start(&o, &sim), 0);
+  ucp_cp *cp;
+  assert_int_equal(ucp_cp_new(NULL, &cp), UCP_OK);
+  hunt h;
+  hunt_init(&h, cp);
+  ucp_search_opts *so = lo_opts(1);
+  ucp_search_opts_set_ipv4(so, 0);
+  ucp_search_opts_set_ipv6(so, 1);
+  assert_int_equal(hunt_start(&h, "upnp:rootdevice", so, 2500), UCP_OK);
+  ucp_search_opts_free(so);
+  assert_int_equal(hunt_wait_done(&h, 10000), 0);
+  printf("  IPv6: %d added, %d failed\n", h.added, h.failed);
+  assert_int_equal(h.added, 1);
+  assert_int_equal(h.failed, 0);
+  assert_string_equal(h.udns[0], ucp_sim_device_udn(sim, 0));
+  ucp_cp_free(cp);
+  hunt_destroy(&h);
+  ucp_sim_stop(sim);
+}
+
 /* Cancel before any answer, while descriptions load, after COMPLETE. */
 static void cancel_in_every_phase(void **state) {
   (void)state;
@@ -417,6 +446,7 @@ int main(void) {
       cmocka_unit_test(finds_ten_devices),
       cmocka_unit_test(finds_two_hundred_devices),
       cmocka_unit_test(unicast_search_without_multicast),
+      cmocka_unit_test(ipv6_multicast_search),
       cmocka_unit_test(st_matching_by_type_and_version),
       cmocka_unit_test(hostile_answers_dropped_and_counted),
       cmocka_unit_test(cancel_in_every_phase),

@@ -20,7 +20,7 @@ static const uint64_t send_at_ms[SENDS] = {0, 150, 400}; /* paced repeats */
 
 struct ucp_search_opts {
   int mx;
-  int multicast, ipv6;
+  int multicast, ipv4, ipv6;
   unsigned port;
   uint64_t duration_ms;
   int nifaces, nunicast;
@@ -78,6 +78,7 @@ ucp_search_opts *ucp_search_opts_new(void) {
   if (!o) return NULL;
   o->mx = 2;
   o->multicast = 1;
+  o->ipv4 = 1;
   o->port = 1900;
   return o;
 }
@@ -109,6 +110,12 @@ int ucp_search_opts_add_unicast(ucp_search_opts *o, const char *host_port) {
 int ucp_search_opts_set_multicast(ucp_search_opts *o, int on) {
   if (!o) return UCP_E_INVALIDARG;
   o->multicast = !!on;
+  return UCP_OK;
+}
+
+int ucp_search_opts_set_ipv4(ucp_search_opts *o, int on) {
+  if (!o) return UCP_E_INVALIDARG;
+  o->ipv4 = !!on;
   return UCP_OK;
 }
 
@@ -524,7 +531,7 @@ static void send_multicast(search_op *op) {
   for (struct ifaddrs *ifa = all; ifa; ifa = ifa->ifa_next) {
     if (!iface_wanted(&op->so, ifa)) continue;
     char ip[INET6_ADDRSTRLEN];
-    if (ifa->ifa_addr->sa_family == AF_INET) {
+    if (ifa->ifa_addr->sa_family == AF_INET && op->so.ipv4) {
       struct sockaddr_in to;
       sockaddr_ip(ifa->ifa_addr, ip, sizeof ip);
       if (uv_udp_set_multicast_interface(&n->udp4, ip) != 0) continue;
@@ -537,10 +544,15 @@ static void send_multicast(search_op *op) {
       char ifspec[IF_NAMESIZE + 4];
       snprintf(ifspec, sizeof ifspec, "::%%%s", ifa->ifa_name);
       if (!idx || uv_udp_set_multicast_interface(&n->udp6, ifspec) != 0) continue;
-      uv_ip6_addr("ff02::c", (int)op->so.port, &to);
-      to.sin6_scope_id = idx;
-      snprintf(host, sizeof host, "[FF02::C]:%u", op->so.port);
-      send_to(op, &n->udp6, (const struct sockaddr *)&to, host, op->so.mx);
+      /* Link-local FF02::C and site-local FF05::C (UDA 2.0 §1.1.1). */
+      static const char *const groups[] = {"ff02::c", "ff05::c"};
+      static const char *const hosts[] = {"[FF02::C]", "[FF05::C]"};
+      for (int g = 0; g < 2; g++) {
+        uv_ip6_addr(groups[g], (int)op->so.port, &to);
+        to.sin6_scope_id = idx;
+        snprintf(host, sizeof host, "%s:%u", hosts[g], op->so.port);
+        send_to(op, &n->udp6, (const struct sockaddr *)&to, host, op->so.mx);
+      }
     }
   }
   freeifaddrs(all);
@@ -669,7 +681,7 @@ static int net_open(search_op *op) {
     if (open_udp(n, &n->udp6, (const struct sockaddr *)&any6) != 0)
       return UCP_E_NETWORK;
   }
-  if (op->so.multicast) open_listener(op);
+  if (op->so.multicast && op->so.ipv4) open_listener(op);
   return uv_timer_start(&n->tick, on_tick, TICK_MS, TICK_MS) == 0
              ? UCP_OK
              : UCP_E_INTERNAL;
@@ -728,7 +740,7 @@ int ucp_search(ucp_cp *cp, const char *st, const ucp_search_opts *so,
   if (so) op->so = *so;
   else {
     op->so.mx = 2;
-    op->so.multicast = 1;
+    op->so.multicast = op->so.ipv4 = 1;
     op->so.port = 1900;
   }
   op->events = events;

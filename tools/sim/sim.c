@@ -1251,6 +1251,8 @@ static void sim_usage(FILE *f) {
       "                  --ssdp; a non-loopback one makes HTTP listen on any\n"
       "                  address unless --bind is given\n"
       "  --ssdp-port N   SSDP port (default 1900)\n"
+      "  --ssdp-unicast  answer unicast M-SEARCH on 127.0.0.1 only (a free\n"
+      "                  port unless --ssdp-port): nothing multicast at all\n"
       "  --ipv6          also FF02::C, and HTTP over IPv6\n"
       "  --alive S       re-advertise every S seconds (default 30)\n"
       "  --bootid N      BOOTID.UPNP.ORG (default: the time)\n"
@@ -1326,6 +1328,8 @@ static bool sim_parse_ssdp_opt(int argc, char **argv, int *i,
   unsigned long n = 0;
   *known = true;
   if (strcmp(argv[*i], "--ssdp") == 0) return (o->ssdp = 1);
+  if (strcmp(argv[*i], "--ssdp-unicast") == 0)
+    return (o->ssdp = 1) && (o->ssdp_unicast_only = 1);
   if (strcmp(argv[*i], "--ipv6") == 0) return (o->ipv6 = 1);
   if (sim_opt(argc, argv, i, "--iface", &v))
     return (o->ssdp = 1) && (o->ssdp_ifaces = v) && *v;
@@ -1416,6 +1420,7 @@ static void sim_run_until_done(ucp_sim *s, double duration) {
 
 static void sim_print_devices(const ucp_sim *s, bool ssdp) {
   printf("upnpcp sim: serving %s\n", ucp_sim_description_url(s));
+  if (ssdp) printf("upnpcp sim: SSDP port %u\n", ucp_sim_ssdp_port(s));
   if (ssdp || s->ndevs > 1) {
     for (int i = 0; i < s->ndevs; i++)
       printf("upnpcp sim: device %d %s at %s\n", i, s->devs[i].udn,
