@@ -277,7 +277,10 @@ static rate_result responses_per_second(ucp_sim *sim, long n) {
     for (; k < BATCH && sent + k < n; k++) {
       long i = sent + k;
       int u = (int)(i % UDNS);
-      if (i >= UDNS && i % CONFIG_EVERY == CONFIG_EVERY / 2) configid[u]++;
+      if (i >= UDNS && i % CONFIG_EVERY == CONFIG_EVERY / 2) {
+        u = (int)((i / CONFIG_EVERY) % UDNS); /* spread over the devices */
+        configid[u]++;
+      }
       int m = response(msgs[k], sizeof msgs[k], http_port, u, configid[u]);
       iov[k].iov_base = msgs[k];
       iov[k].iov_len = (size_t)m;
@@ -464,6 +467,7 @@ static void child_stop(sim_child *ch) {
 typedef struct hunt {
   pthread_mutex_t lock;
   pthread_cond_t cond;
+  unsigned char seen[SIM_DEVICES]; /* ADDED, by simulator device index */
   double t0, t_complete, t_last_added;
   int added, failed, complete, done, status;
   int added_at_complete, failed_at_complete;
@@ -472,12 +476,16 @@ typedef struct hunt {
 static void hunt_event(uint64_t id, ucp_search_event ev, const ucp_found *f,
                        void *user) {
   hunt *h = user;
-  (void)id, (void)f;
+  (void)id;
   double t = now_s();
   pthread_mutex_lock(&h->lock);
   if (ev == UCP_SEARCH_DEVICE_ADDED) {
     h->added++;
     h->t_last_added = t;
+    /* Device i's UUID is the default one with i added to its last group. */
+    const char *u = ucp_found_udn(f), *g = u ? strrchr(u, '-') : NULL;
+    long long i = g ? strtoll(g + 1, NULL, 16) - 0x001788010001LL : -1;
+    if (i >= 0 && i < SIM_DEVICES) h->seen[i] = 1;
   } else if (ev == UCP_SEARCH_DEVICE_FAILED) {
     h->failed++;
   } else if (ev == UCP_SEARCH_COMPLETE) {
@@ -517,7 +525,9 @@ static void warm_done(uint64_t id, const ucp_result *r, void *user) {
 
 typedef struct hunt_result {
   double seconds, last_added_s;
-  int added, failed, complete;
+  int added, failed, complete, added_later;
+  int missing[4], nmissing; /* device indices never ADDED (first 4) */
+  uint64_t cp_received, cp_dropped;
   double mem_total, mem_released; /* bytes per device */
   long kernel_dropped;
   uint64_t sim_msearch, sim_dropped;
@@ -528,8 +538,13 @@ typedef struct hunt_result {
 static hunt_result search_1000(sim_child *ch, const sim_info *info,
                                const char *st, int mx) {
   hunt_result res = {0};
+  /* Every simulated device answers from 127.0.0.1: lift the per-address
+   * cap (default 256) above the 1,000 devices. */
+  ucp_cp_opts *o = ucp_cp_opts_new();
+  ucp_cp_opts_set_limit(o, UCP_LIMIT_SEARCH_PER_HOST, 4096);
   ucp_cp *cp;
-  if (ucp_cp_new(NULL, &cp) != UCP_OK) abort();
+  if (ucp_cp_new(o, &cp) != UCP_OK) abort();
+  ucp_cp_opts_free(o);
   /* Warm the HTTP engine (curl multi, parser pool) so its fixed cost is
    * not counted per device. */
   warm w = {.done = 0};
@@ -556,6 +571,8 @@ static hunt_result search_1000(sim_child *ch, const sim_info *info,
   ucp_search_opts_set_mx(so, mx);
   sim_stats s0 = child_stats(ch);
   uint64_t k0 = udp_drops(0);
+  uint64_t r0 = ucp_cp_counter(cp, UCP_COUNTER_SSDP_RECEIVED);
+  uint64_t d0 = ucp_cp_counter(cp, UCP_COUNTER_SSDP_DROPPED);
   malloc_trim(0);
   size_t before = mallinfo2().uordblks;
   uint64_t id;
@@ -585,8 +602,15 @@ static hunt_result search_1000(sim_child *ch, const sim_info *info,
   size_t after = mallinfo2().uordblks;
   sim_stats s1 = child_stats(ch);
   res.kernel_dropped = (long)(udp_drops(0) - k0);
+  res.cp_received = ucp_cp_counter(cp, UCP_COUNTER_SSDP_RECEIVED) - r0;
+  res.cp_dropped = ucp_cp_counter(cp, UCP_COUNTER_SSDP_DROPPED) - d0;
   res.sim_msearch = s1.msearch - s0.msearch;
   res.sim_dropped = s1.dropped - s0.dropped;
+  pthread_mutex_lock(&h.lock);
+  res.added_later = h.added - res.added;
+  for (int i = 0; i < SIM_DEVICES; i++)
+    if (!h.seen[i] && res.nmissing++ < 4) res.missing[res.nmissing - 1] = i;
+  pthread_mutex_unlock(&h.lock);
   int crc = ucp_cancel(cp, id);
   sleep_ms(300); /* the loop releases the cancelled search */
   size_t released = mallinfo2().uordblks;
@@ -788,8 +812,8 @@ int main(int argc, char **argv) {
       ">= 100000");
   char what[64], tgt[32];
   for (int c = 0; c < NCONF; c++) {
-    snprintf(what, sizeof what, "M-SEARCH to COMPLETE, 1000 dev, MX %d, %s",
-             configs[c].mx, configs[c].st[0] == 'u' ? "rootdev" : "ssdp:all");
+    snprintf(what, sizeof what, "search, 1000 devices, MX %d, %s",
+             configs[c].mx, configs[c].st);
     snprintf(tgt, sizeof tgt, "< %d (MX+1)", configs[c].mx + 1);
     row(what, secs[c], nsec[c], 2, "s", tgt);
   }
@@ -828,14 +852,24 @@ int main(int argc, char **argv) {
       for (int r = 0; r < rounds; r++) {
         hunt_result *h = &hr[c][r];
         printf("  %-15s MX %d round %d: COMPLETE %s at %.3f s (last ADDED "
-               "%.3f s), ADDED %d, FAILED %d; M-SEARCH seen by the sim %llu, "
-               "sim send drops %llu, kernel UDP drops %ld; heap %.0f B/dev "
-               "(%.0f released by cancel)\n",
+               "%.3f s), ADDED %d (+%d after), FAILED %d; M-SEARCH seen by "
+               "the sim %llu, sim send drops %llu, kernel UDP drops %ld, cp "
+               "received %llu dropped %llu; heap %.0f B/dev (%.0f released "
+               "by cancel)",
                configs[c].st, configs[c].mx, r + 1, h->complete ? "yes" : "NO",
-               h->seconds, h->last_added_s, h->added, h->failed,
-               (unsigned long long)h->sim_msearch,
+               h->seconds, h->last_added_s, h->added, h->added_later,
+               h->failed, (unsigned long long)h->sim_msearch,
                (unsigned long long)h->sim_dropped, h->kernel_dropped,
-               h->mem_total, h->mem_released);
+               (unsigned long long)h->cp_received,
+               (unsigned long long)h->cp_dropped, h->mem_total,
+               h->mem_released);
+        if (h->nmissing) {
+          printf("; %d never ADDED:", h->nmissing);
+          for (int i = 0; i < h->nmissing && i < 4; i++)
+            printf(" #%d", h->missing[i]);
+          if (h->nmissing > 4) printf(" ...");
+        }
+        printf("\n");
         if (!h->complete || h->added != SIM_DEVICES) bad++;
       }
     if (bad)

@@ -119,6 +119,7 @@ typedef enum ucp_limit {
   UCP_LIMIT_DEVICES,         /* devices in one description tree: 256 */
   UCP_LIMIT_SERVICES,        /* services in one description tree: 1024 */
   UCP_LIMIT_SEARCH_DEVICES,  /* devices one search reports: 4096 */
+  UCP_LIMIT_SEARCH_PER_HOST, /* ... of them from one address: 256 */
   UCP_LIMIT__COUNT
 } ucp_limit;
 UCP_EXTERN int ucp_cp_opts_set_limit(ucp_cp_opts *o, ucp_limit which,

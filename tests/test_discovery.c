@@ -291,6 +291,29 @@ static void ipv6_multicast_search(void **state) {
   ucp_sim_stop(sim);
 }
 
+/* One address cannot fill a search: UCP_LIMIT_SEARCH_PER_HOST. */
+static void per_host_cap(void **state) {
+  (void)state;
+  ucp_sim *sim = start_sim(10, 0);
+  assert_non_null(sim);
+  ucp_cp_opts *co = ucp_cp_opts_new();
+  ucp_cp_opts_set_limit(co, UCP_LIMIT_SEARCH_PER_HOST, 4);
+  ucp_cp *cp;
+  assert_int_equal(ucp_cp_new(co, &cp), UCP_OK);
+  ucp_cp_opts_free(co);
+  hunt h;
+  hunt_init(&h, cp);
+  ucp_search_opts *so = lo_opts(1);
+  assert_int_equal(hunt_start(&h, "upnp:rootdevice", so, 2500), UCP_OK);
+  ucp_search_opts_free(so);
+  assert_int_equal(hunt_wait_done(&h, 10000), 0);
+  assert_int_equal(h.added, 4);
+  assert_true(ucp_cp_ssdp_drops(cp) >= 6);
+  ucp_cp_free(cp);
+  hunt_destroy(&h);
+  ucp_sim_stop(sim);
+}
+
 /* Cancel before any answer, while descriptions load, after COMPLETE. */
 static void cancel_in_every_phase(void **state) {
   (void)state;
@@ -449,6 +472,7 @@ int main(void) {
       cmocka_unit_test(ipv6_multicast_search),
       cmocka_unit_test(st_matching_by_type_and_version),
       cmocka_unit_test(hostile_answers_dropped_and_counted),
+      cmocka_unit_test(per_host_cap),
       cmocka_unit_test(cancel_in_every_phase),
       cmocka_unit_test(reboot_is_followed),
       cmocka_unit_test(notify_cache_lifecycle),

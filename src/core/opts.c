@@ -15,6 +15,7 @@ static const uint64_t limit_defaults[UCP_LIMIT__COUNT] = {
     [UCP_LIMIT_DEVICES] = 256,
     [UCP_LIMIT_SERVICES] = 1024,
     [UCP_LIMIT_SEARCH_DEVICES] = 4096,
+    [UCP_LIMIT_SEARCH_PER_HOST] = 256,
 };
 
 void ucp__opts_defaults(ucp_cp_opts *o) {

@@ -363,9 +363,20 @@ static ucp_found *found_new(search_op *op, const ucp__ssdp_msg *m,
 
 /* A new device: record it and load its description, connecting only to
  * the address the answer came from. */
+static size_t records_from(const search_op *op, const char *ip) {
+  size_t n = 0;
+  for (size_t i = 0; i < op->nfound; i++)
+    n += strcmp(op->found[i]->address, ip) == 0;
+  return n;
+}
+
+/* SECURITY.md: bounded records in all, and per sending address, so one
+ * host cannot fill the search with invented UDNs. */
 static void new_device(search_op *op, const ucp__ssdp_msg *m, const char *ip) {
-  if (op->nfound >= ucp__cp_limit(op->base.cp, UCP_LIMIT_SEARCH_DEVICES)) {
-    ucp__cp_counter_add(op->base.cp, UCP_COUNTER_SSDP_DROPPED, 1);
+  ucp_cp *cp = op->base.cp;
+  if (op->nfound >= ucp__cp_limit(cp, UCP_LIMIT_SEARCH_DEVICES) ||
+      records_from(op, ip) >= ucp__cp_limit(cp, UCP_LIMIT_SEARCH_PER_HOST)) {
+    ucp__cp_counter_add(cp, UCP_COUNTER_SSDP_DROPPED, 1);
     return;
   }
   ucp_found *f = found_new(op, m, ip);
