@@ -131,6 +131,17 @@ static ucp_search_opts *lo_opts(int mx) {
   return so;
 }
 
+/* Unicast M-SEARCH to the simulator's SSDP port only: no multicast. */
+static ucp_search_opts *unicast_opts(ucp_sim *sim) {
+  ucp_search_opts *so = ucp_search_opts_new();
+  char target[64];
+  snprintf(target, sizeof target, "127.0.0.1:%u", ucp_sim_ssdp_port(sim));
+  ucp_search_opts_add_unicast(so, target);
+  ucp_search_opts_set_multicast(so, 0);
+  ucp_search_opts_set_mx(so, 1);
+  return so;
+}
+
 static void find_n(int n, int mx, uint64_t duration) {
   ucp_sim *sim = start_sim(n, 0);
   assert_non_null(sim);
@@ -185,12 +196,7 @@ static void unicast_search_without_multicast(void **state) {
   assert_int_equal(ucp_cp_new(NULL, &cp), UCP_OK);
   hunt h;
   hunt_init(&h, cp);
-  ucp_search_opts *so = ucp_search_opts_new();
-  char target[64];
-  snprintf(target, sizeof target, "127.0.0.1:%u", ucp_sim_ssdp_port(sim));
-  ucp_search_opts_add_unicast(so, target);
-  ucp_search_opts_set_multicast(so, 0);
-  ucp_search_opts_set_mx(so, 1);
+  ucp_search_opts *so = unicast_opts(sim);
   assert_int_equal(hunt_start(&h, "upnp:rootdevice", so, 2000), UCP_OK);
   ucp_search_opts_free(so);
   assert_int_equal(hunt_wait_done(&h, 10000), 0);
@@ -239,12 +245,7 @@ static void hostile_answers_dropped_and_counted(void **state) {
     assert_int_equal(ucp_cp_new(NULL, &cp), UCP_OK);
     hunt h;
     hunt_init(&h, cp);
-    ucp_search_opts *so = ucp_search_opts_new();
-    char target[64];
-    snprintf(target, sizeof target, "127.0.0.1:%u", ucp_sim_ssdp_port(sim));
-    ucp_search_opts_add_unicast(so, target);
-    ucp_search_opts_set_multicast(so, 0);
-    ucp_search_opts_set_mx(so, 1);
+    ucp_search_opts *so = unicast_opts(sim);
     assert_int_equal(hunt_start(&h, "ssdp:all", so, 2000), UCP_OK);
     ucp_search_opts_free(so);
     assert_int_equal(hunt_wait_done(&h, 10000), 0);
