@@ -357,6 +357,13 @@ static void cancel_in_every_phase(void **state) {
   ucp_sim_stop(sim);
 }
 
+static int hget(hunt *h, const int *field) {
+  pthread_mutex_lock(&h->lock);
+  int v = *field;
+  pthread_mutex_unlock(&h->lock);
+  return v;
+}
+
 /* Wait until `field` of h reaches `want` (bounded); returns its value. */
 static int wait_count(hunt *h, const int *field, int want, int ms) {
   int v = 0;
@@ -387,8 +394,8 @@ static void reboot_is_followed(void **state) {
   assert_int_equal(ucp_sim_restart(sim), 0);
   assert_int_equal(wait_count(&h, &h.removed, 1, 5000), 1);
   assert_int_equal(wait_count(&h, &h.added, 2, 5000), 2);
-  printf("  reboot: added %d, removed %d, updated %d\n", h.added, h.removed,
-         h.updated);
+  printf("  reboot: added %d, removed %d, updated %d\n", hget(&h, &h.added),
+         hget(&h, &h.removed), hget(&h, &h.updated));
   assert_int_equal(ucp_cancel(cp, h.id), UCP_OK);
   ucp_cp_free(cp);
   hunt_destroy(&h);
@@ -436,7 +443,7 @@ static void notify_cache_lifecycle(void **state) {
   const char *udn = "uuid:8a3c1e5e-0000-4000-8000-000000000042";
   const char *loc = ucp_sim_device_location(sim, 0);
   sleep_ms(200);
-  int base = h.added; /* the simulator's own alive, if it came */
+  int base = hget(&h, &h.added); /* the simulator's own alive, if any */
   notify("ssdp:alive", udn, loc, 30, 1, 1);
   assert_int_equal(wait_count(&h, &h.added, base + 1, 5000), base + 1);
   notify("ssdp:alive", udn, loc, 30, 2, 1);
@@ -448,7 +455,7 @@ static void notify_cache_lifecycle(void **state) {
   notify("ssdp:alive", "uuid:evil", "http://192.0.2.1:80/d.xml", 30, 1, 1);
   notify("ssdp:weird", udn, loc, 30, 2, 7);
   sleep_ms(500);
-  assert_int_equal(h.updated, 2);
+  assert_int_equal(hget(&h, &h.updated), 2);
   assert_true(ucp_cp_ssdp_drops(cp) >= drops + 2);
   notify("ssdp:byebye", udn, NULL, 0, 2, 7);
   assert_int_equal(wait_count(&h, &h.removed, 1, 5000), 1);
@@ -456,8 +463,49 @@ static void notify_cache_lifecycle(void **state) {
   assert_int_equal(wait_count(&h, &h.added, base + 2, 5000), base + 2);
   /* Now silence: max-age 30 s runs out (the minimum SECURITY.md allows). */
   assert_int_equal(wait_count(&h, &h.removed, 2, 40000), 2);
-  printf("  notify: added %d, updated %d, removed %d, dropped %llu\n", h.added,
-         h.updated, h.removed, (unsigned long long)ucp_cp_ssdp_drops(cp));
+  printf("  notify: added %d, updated %d, removed %d, dropped %llu\n",
+         hget(&h, &h.added), hget(&h, &h.updated), hget(&h, &h.removed),
+         (unsigned long long)ucp_cp_ssdp_drops(cp));
+  assert_int_equal(ucp_cancel(cp, h.id), UCP_OK);
+  ucp_cp_free(cp);
+  hunt_destroy(&h);
+  ucp_sim_stop(sim);
+}
+
+/* A device whose description fails is retried only after a back-off
+ * (1 s, then 2 s ...), however often it announces itself. */
+static void failed_loads_back_off(void **state) {
+  (void)state;
+  ucp_sim *sim = start_sim(1, UCP_SIM_FAULT_NO_RESPONSE);
+  assert_non_null(sim);
+  ucp_cp *cp;
+  assert_int_equal(ucp_cp_new(NULL, &cp), UCP_OK);
+  hunt h;
+  hunt_init(&h, cp);
+  ucp_search_opts *so = lo_opts(1);
+  assert_int_equal(hunt_start(&h, "upnp:rootdevice", so, 0), UCP_OK);
+  ucp_search_opts_free(so);
+  sleep_ms(300);
+  char loc[256];
+  snprintf(loc, sizeof loc, "%s/fault/status?code=500", ucp_sim_base_url(sim));
+  const char *udn = "uuid:8a3c1e5e-0000-4000-8000-0000000000bb";
+  notify("ssdp:alive", udn, loc, 1800, 1, 1);
+  assert_int_equal(wait_count(&h, &h.failed, 1, 5000), 1);
+  uint64_t req = ucp_sim_requests(sim);
+  for (int i = 0; i < 5; i++) { /* within the first second: no retry */
+    notify("ssdp:alive", udn, loc, 1800, 1, 1);
+    sleep_ms(50);
+  }
+  sleep_ms(200);
+  assert_int_equal(ucp_sim_requests(sim), req);
+  assert_int_equal(hget(&h, &h.failed), 1);
+  sleep_ms(900);
+  notify("ssdp:alive", udn, loc, 1800, 1, 1); /* after 1 s: one retry */
+  assert_int_equal(wait_count(&h, &h.failed, 2, 5000), 2);
+  assert_int_equal(ucp_sim_requests(sim), req + 1);
+  notify("ssdp:alive", udn, loc, 1800, 1, 1); /* now 2 s to wait */
+  sleep_ms(300);
+  assert_int_equal(hget(&h, &h.failed), 2);
   assert_int_equal(ucp_cancel(cp, h.id), UCP_OK);
   ucp_cp_free(cp);
   hunt_destroy(&h);
@@ -477,6 +525,7 @@ int main(void) {
       cmocka_unit_test(cancel_in_every_phase),
       cmocka_unit_test(reboot_is_followed),
       cmocka_unit_test(notify_cache_lifecycle),
+      cmocka_unit_test(failed_loads_back_off),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -43,6 +43,8 @@ struct ucp_found {
   uint8_t reload_again;  /* a change arrived while a load was in flight */
   uint8_t back;          /* seen again after REMOVED: report ADDED */
   struct ucp_found *waits_on; /* shares that record's load (same LOCATION) */
+  uint32_t fails;        /* description loads failed in a row */
+  uint64_t retry_ms;     /* no retry of a failed load before this */
 };
 
 typedef struct net net;
@@ -266,9 +268,23 @@ static void on_fetched(void *ctx, int status, int http_status,
   settle(f, status, d, detail);
 }
 
+/* SECURITY.md: a device whose description fails is retried when it speaks
+ * again, after 1 s, 2 s, 4 s ... at most 5 minutes. */
+static void note_failure(ucp_found *f, int status) {
+  if (status == UCP_OK) {
+    f->fails = 0;
+    return;
+  }
+  uint64_t delay = 1000u << (f->fails < 9 ? f->fails : 9);
+  if (delay > 300000u) delay = 300000u;
+  f->fails++;
+  f->retry_ms = ucp__now_ms() + delay;
+}
+
 static void settle(ucp_found *f, int status, ucp_description *d,
                    const char *detail) {
   search_op *op = f->op;
+  note_failure(f, status);
   f->status = status;
   ucp__free(f->detail);
   f->detail = detail && *detail ? ucp__strdup(detail) : NULL;
@@ -415,9 +431,11 @@ static void refresh(search_op *op, ucp_found *f, const ucp__ssdp_msg *m,
   if (m->configid >= 0 && m->configid != f->configid)
     f->configid = m->configid, changed = 1;
   if (m->max_age) f->max_age = m->max_age;
-  f->expires_ms = ucp__now_ms() + (uint64_t)f->max_age * 1000u;
+  uint64_t now = ucp__now_ms();
+  f->expires_ms = now + (uint64_t)f->max_age * 1000u;
   if (f->gone) f->back = 1;
   f->gone = 0;
+  if (f->fails && !f->fetch && now >= f->retry_ms) changed = 1; /* back-off */
   if (changed && f->loaded) start_load(op, f);
 }
 
