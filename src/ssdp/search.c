@@ -426,17 +426,26 @@ static void refresh(search_op *op, ucp_found *f, const ucp__ssdp_msg *m,
     if (!f->address) return;
     changed = 1;
   }
+  /* A value first learnt is no change (an answer may lack what a NOTIFY
+   * carries); only a known value that differs is. */
   int64_t boot = m->nts == UCP__NTS_UPDATE ? m->nextbootid : m->bootid;
-  if (boot >= 0 && boot != f->bootid) f->bootid = boot, changed = 1;
-  if (m->configid >= 0 && m->configid != f->configid)
-    f->configid = m->configid, changed = 1;
+  if (boot >= 0 && boot != f->bootid) {
+    changed |= f->bootid >= 0;
+    f->bootid = boot;
+  }
+  if (m->configid >= 0 && m->configid != f->configid) {
+    changed |= f->configid >= 0;
+    f->configid = m->configid;
+  }
   if (m->max_age) f->max_age = m->max_age;
   uint64_t now = ucp__now_ms();
   f->expires_ms = now + (uint64_t)f->max_age * 1000u;
   if (f->gone) f->back = 1;
   f->gone = 0;
   if (f->fails && !f->fetch && now >= f->retry_ms) changed = 1; /* back-off */
-  if (changed && f->loaded) start_load(op, f);
+  /* A change during the first load reloads after it (start_load marks
+   * reload_again while a load is in flight). */
+  if (changed) start_load(op, f);
 }
 
 static void removed(search_op *op, ucp_found *f) {
@@ -650,12 +659,20 @@ static void net_close(net *n) {
   if (n->has_listen) uv_close((uv_handle_t *)&n->listen4, on_net_closed);
 }
 
+/* A thousand devices answer within MX: 2 MiB of socket buffer (as far as
+ * net.core.rmem_max allows) keeps the kernel from dropping answers. */
+static void grow_rcvbuf(uv_udp_t *u) {
+  int size = 2 * 1024 * 1024;
+  uv_recv_buffer_size((uv_handle_t *)u, &size);
+}
+
 static int open_udp(net *n, uv_udp_t *u, const struct sockaddr *bind_to) {
   if (uv_udp_init(ucp__cp_loop(n->cp), u) != 0) return -1;
   u->data = n;
   n->open++;
   ucp__cp_handle_opened(n->cp);
   if (uv_udp_bind(u, bind_to, 0) != 0) return -1;
+  grow_rcvbuf(u);
   uv_udp_set_multicast_ttl(u, 2); /* UDA 2.0 §1.1: TTL default 2 */
   uv_udp_set_multicast_loop(u, 1);
   return uv_udp_recv_start(u, on_alloc, on_recv) == 0 ? 0 : -1;
@@ -676,6 +693,7 @@ static void open_listener(search_op *op) {
   if (uv_udp_bind(&n->listen4, (const struct sockaddr *)&any,
                   UV_UDP_REUSEADDR) != 0)
     return;
+  grow_rcvbuf(&n->listen4);
   struct ifaddrs *all = NULL;
   if (getifaddrs(&all) != 0) return;
   for (struct ifaddrs *ifa = all; ifa; ifa = ifa->ifa_next) {

@@ -47,7 +47,7 @@
 #define SIM_MAX_IFACES 16
 #define SIM_DGRAM_MAX 8192u          /* larger M-SEARCHes are dropped */
 #define SIM_OUT_MAX 16384u           /* room for the oversize fault */
-#define SIM_QUEUE_RESPONSES 4096u    /* pending responses */
+#define SIM_QUEUE_RESPONSES 32768u /* 1024 devices x 5 answers x 3 M-SEARCHes, with room */
 #define SIM_QUEUE_ROUNDS 8u          /* pending announcement rounds */
 #define SIM_SEND_BURST 32u           /* datagrams per loop turn (~1 ms) */
 #define SIM_RECV_BURST 64
