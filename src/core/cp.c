@@ -302,14 +302,6 @@ void ucp__op_post(ucp__op *op, ucp__event *ev) {
   uv_async_send(&cp->async);
 }
 
-int ucp__op_is_over(ucp__op *op) {
-  ucp_cp *cp = op->cp;
-  uv_mutex_lock(&cp->lock);
-  int over = op->state != UCP__OP_ACTIVE && op->state != UCP__OP_QUEUED;
-  uv_mutex_unlock(&cp->lock);
-  return over;
-}
-
 int ucp__op_finish(ucp__op *op, int status, int http_status,
                    const char *detail) {
   ucp_cp *cp = op->cp;

@@ -115,8 +115,6 @@ int ucp__op_finish(ucp__op *op, int status, int http_status,
 int ucp__op_fail(ucp__op *op, int status, int http_status, const char *fmt,
                  ...) __attribute__((format(printf, 4, 5)));
 
-/* 1 when the op was cancelled or finished and should stop its I/O. */
-int ucp__op_is_over(ucp__op *op);
 
 /* ---- what protocol layers use of the control point (loop thread) ---- */
 struct uv_loop_s;
