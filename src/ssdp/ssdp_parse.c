@@ -494,7 +494,8 @@ static int value_ok(const char *v, size_t name_len) {
          name_len + 2 + n <= UCP__SSDP_MAX_LINE;
 }
 
-/* UDA 2.0 §1.3.2; MX omitted for a unicast search. */
+/* UDA 2.0 §1.3.2; MX omitted for a unicast search. CPFN.UPNP.ORG, the
+ * control point's friendly name, is required by UDA 2.0. */
 size_t ucp__ssdp_build_msearch(char *buf, size_t cap, const char *host,
                                const char *st, int mx, const char *user_agent) {
   char mxline[24] = "";
@@ -508,7 +509,8 @@ size_t ucp__ssdp_build_msearch(char *buf, size_t cap, const char *host,
   if (mx >= 0) snprintf(mxline, sizeof mxline, "MX: %d\r\n", mx);
   int n = snprintf(buf, cap,
                    "M-SEARCH * HTTP/1.1\r\nHOST: %s\r\n"
-                   "MAN: \"ssdp:discover\"\r\n%sST: %s\r\n%s%s%s\r\n",
+                   "MAN: \"ssdp:discover\"\r\n%sST: %s\r\n"
+                   "CPFN.UPNP.ORG: upnpcp\r\n%s%s%s\r\n",
                    host, mxline, st, has_ua ? "USER-AGENT: " : "",
                    has_ua ? user_agent : "", has_ua ? "\r\n" : "");
   if (n < 0 || (size_t)n >= cap) {
