@@ -45,6 +45,13 @@ static void hunt_destroy(hunt *h) {
   pthread_mutex_destroy(&h->lock);
 }
 
+static int hget(hunt *h, const int *field) {
+  pthread_mutex_lock(&h->lock);
+  int v = *field;
+  pthread_mutex_unlock(&h->lock);
+  return v;
+}
+
 static void on_event(uint64_t id, ucp_search_event ev, const ucp_found *f,
                      void *user) {
   hunt *h = user;
@@ -292,6 +299,31 @@ static void ipv6_multicast_search(void **state) {
   ucp_sim_stop(sim);
 }
 
+/* A device answering each M-SEARCH 50 times is one device, loaded once. */
+static void answer_flood_is_one_device(void **state) {
+  (void)state;
+  ucp_sim *sim = start_sim(1, UCP_SIM_FAULT_FLOOD);
+  assert_non_null(sim);
+  ucp_cp *cp;
+  assert_int_equal(ucp_cp_new(NULL, &cp), UCP_OK);
+  hunt h;
+  hunt_init(&h, cp);
+  ucp_search_opts *so = unicast_opts(sim);
+  assert_int_equal(hunt_start(&h, "upnp:rootdevice", so, 2000), UCP_OK);
+  ucp_search_opts_free(so);
+  assert_int_equal(hunt_wait_done(&h, 10000), 0);
+  uint64_t got = ucp_cp_counter(cp, UCP_COUNTER_SSDP_RECEIVED);
+  uint64_t req = ucp_sim_requests(sim);
+  printf("  flood: %llu answers received, %d added, %llu HTTP requests\n",
+         (unsigned long long)got, hget(&h, &h.added), (unsigned long long)req);
+  assert_true(got >= 50);
+  assert_int_equal(hget(&h, &h.added), 1);
+  assert_int_equal(req, 1); /* one description load */
+  ucp_cp_free(cp);
+  hunt_destroy(&h);
+  ucp_sim_stop(sim);
+}
+
 /* One address cannot fill a search: UCP_LIMIT_SEARCH_PER_HOST. */
 static void per_host_cap(void **state) {
   (void)state;
@@ -355,13 +387,6 @@ static void cancel_in_every_phase(void **state) {
   }
   ucp_cp_free(cp);
   ucp_sim_stop(sim);
-}
-
-static int hget(hunt *h, const int *field) {
-  pthread_mutex_lock(&h->lock);
-  int v = *field;
-  pthread_mutex_unlock(&h->lock);
-  return v;
 }
 
 /* Wait until `field` of h reaches `want` (bounded); returns its value. */
@@ -521,6 +546,7 @@ int main(void) {
       cmocka_unit_test(ipv6_multicast_search),
       cmocka_unit_test(st_matching_by_type_and_version),
       cmocka_unit_test(hostile_answers_dropped_and_counted),
+      cmocka_unit_test(answer_flood_is_one_device),
       cmocka_unit_test(per_host_cap),
       cmocka_unit_test(cancel_in_every_phase),
       cmocka_unit_test(reboot_is_followed),
