@@ -20,6 +20,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "../xml/xml_common.h"
 #include "../core/mem.h"
 #include "soap.h"
 #include "types.h"
@@ -272,27 +273,6 @@ struct ucp__soap_parser {
   size_t warn_len, notes_len; /* notes_len: repair notes kept on reparse */
 };
 
-/* expat 2.5 reads the kernel's entropy for every parser's hash salt; one
- * secret per process, stepped per parser (as desc_parser.c does). */
-static unsigned long hash_salt(void) {
-  static _Atomic unsigned long state;
-  unsigned long s = atomic_load_explicit(&state, memory_order_relaxed);
-  if (s == 0) {
-    unsigned long seed = 0;
-    if (getrandom(&seed, sizeof seed, 0) != (ssize_t)sizeof seed)
-      seed = (unsigned long)time(NULL) ^ (unsigned long)&state;
-    unsigned long zero = 0;
-    atomic_compare_exchange_strong(&state, &zero, seed | 1);
-  }
-  s = atomic_fetch_add_explicit(&state, 0x9E3779B97F4A7C15ul,
-                                memory_order_relaxed);
-  s ^= s >> 31;
-  s *= 0xBF58476D1CE4E5B9ul;
-  return s ^ (s >> 29);
-}
-
-static const XML_Memory_Handling_Suite mem_suite = {ucp__malloc, ucp__realloc,
-                                                    ucp__free};
 
 /* ----------------------------------------------------------- diagnostics */
 
@@ -653,11 +633,7 @@ static void on_entity_decl(void *ud, const char *name, int is_param,
 static int reset_state(ucp__soap_parser *p) {
   ucp__soap_result_free(p->res);
   p->res = ucp__calloc(1, sizeof *p->res);
-  if (p->xp && !XML_ParserReset(p->xp, NULL)) {
-    XML_ParserFree(p->xp);
-    p->xp = NULL;
-  }
-  if (!p->xp) p->xp = XML_ParserCreate_MM(NULL, &mem_suite, NULL);
+  p->xp = ucp__xml_parser(p->xp);
   if (!p->res || !p->xp) return UCP_E_NOMEM;
   p->args_cap = 0;
   p->depth = 0;
@@ -670,7 +646,6 @@ static int reset_state(ucp__soap_parser *p) {
   p->markup = 0;
   p->warn_len = p->notes_len;
   p->warn[p->warn_len] = '\0';
-  XML_SetHashSalt(p->xp, hash_salt());
   XML_SetUserData(p->xp, p);
   XML_SetElementHandler(p->xp, on_start, on_end);
   XML_SetCharacterDataHandler(p->xp, on_text);

@@ -15,6 +15,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "xml_common.h"
 #include "../core/mem.h"
 #include "scpd.h"
 
@@ -122,27 +123,6 @@ struct ucp__scpd_parser {
   int repairing;
 };
 
-/* One secret per process, stepped per parser (as in desc_parser.c): expat
- * 2.5 would read the kernel's entropy for every parser. */
-static unsigned long hash_salt(void) {
-  static _Atomic unsigned long state;
-  unsigned long s = atomic_load_explicit(&state, memory_order_relaxed);
-  if (s == 0) {
-    unsigned long seed = 0;
-    if (getrandom(&seed, sizeof seed, 0) != (ssize_t)sizeof seed)
-      seed = (unsigned long)time(NULL) ^ (unsigned long)&state;
-    unsigned long zero = 0;
-    atomic_compare_exchange_strong(&state, &zero, seed | 1);
-  }
-  s = atomic_fetch_add_explicit(&state, 0x9E3779B97F4A7C15ul,
-                                memory_order_relaxed);
-  s ^= s >> 31;
-  s *= 0xBF58476D1CE4E5B9ul;
-  return s ^ (s >> 29);
-}
-
-static const XML_Memory_Handling_Suite mem_suite = {ucp__malloc, ucp__realloc,
-                                                    ucp__free};
 
 void ucp__scpd_limits_default(ucp__scpd_limits *l) {
   l->max_depth = 32;
@@ -683,11 +663,7 @@ static void drop_model(ucp__scpd_parser *p) {
 static int reset_state(ucp__scpd_parser *p) {
   drop_model(p);
   p->s = ucp__calloc(1, sizeof *p->s);
-  if (p->xp && !XML_ParserReset(p->xp, NULL)) {
-    XML_ParserFree(p->xp);
-    p->xp = NULL;
-  }
-  if (!p->xp) p->xp = XML_ParserCreate_MM(NULL, &mem_suite, NULL);
+  p->xp = ucp__xml_parser(p->xp);
   if (!p->s || !p->xp) return UCP_E_NOMEM;
   ucp__arena_init(&p->s->arena);
   p->s->config_id = -1;
@@ -702,7 +678,6 @@ static int reset_state(ucp__scpd_parser *p) {
   p->err[0] = '\0';
   p->warn_len = p->warn_dropped = 0;
   p->warn[0] = '\0';
-  XML_SetHashSalt(p->xp, hash_salt());
   XML_SetUserData(p->xp, p);
   XML_SetElementHandler(p->xp, on_start, on_end);
   XML_SetCharacterDataHandler(p->xp, on_text);
@@ -798,48 +773,8 @@ int ucp__scpd_parser_feed(ucp__scpd_parser *p, const char *buf, size_t len) {
   return p->status == UCP_E_XML ? UCP_OK : p->status;
 }
 
+
 /* ---------------------------------------------------- the '&' repair */
-
-/* Length of a predefined or numeric reference at s ("&amp;"), else 0. */
-static size_t reference_len(const char *s, size_t n) {
-  static const char *const names[] = {"amp;", "lt;", "gt;", "quot;", "apos;"};
-  for (size_t i = 0; i < 5; i++) {
-    size_t l = strlen(names[i]);
-    if (n > l && memcmp(s + 1, names[i], l) == 0) return l + 1;
-  }
-  size_t i = 1;
-  if (i < n && s[i] == '#') {
-    i++;
-    int hex = i < n && s[i] == 'x';
-    if (hex) i++;
-    size_t start = i;
-    while (i < n && i < 12 &&
-           (hex ? isxdigit((unsigned char)s[i]) : isdigit((unsigned char)s[i])))
-      i++;
-    if (i > start && i < n && s[i] == ';') return i + 1;
-  }
-  return 0;
-}
-
-static char *escape_bare_amps(const char *s, size_t n, size_t *out_len,
-                              size_t *fixed) {
-  *fixed = 0;
-  for (size_t i = 0; i < n; i++)
-    if (s[i] == '&' && reference_len(s + i, n - i) == 0) (*fixed)++;
-  char *o = ucp__malloc(n + 4 * *fixed + 1);
-  if (!o) return NULL;
-  size_t j = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (s[i] == '&' && reference_len(s + i, n - i) == 0) {
-      memcpy(o + j, "&amp;", 5);
-      j += 5;
-    } else {
-      o[j++] = s[i];
-    }
-  }
-  *out_len = j;
-  return o;
-}
 
 static int repairable(const ucp__scpd_parser *p) {
   const char *doc = p->whole ? p->whole : p->raw;
@@ -859,7 +794,7 @@ static void try_repair(ucp__scpd_parser *p) {
   size_t doc_len = p->whole ? p->whole_len : p->raw_len;
   char saved_err[sizeof p->err];
   memcpy(saved_err, p->err, sizeof saved_err);
-  char *fixed_doc = escape_bare_amps(doc, doc_len, &len, &fixed);
+  char *fixed_doc = ucp__xml_escape_bare_amps(doc, doc_len, &len, &fixed);
   if (!fixed_doc) {
     p->status = UCP_E_NOMEM;
     snprintf(p->err, sizeof p->err, "out of memory repairing '&'");
