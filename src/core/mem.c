@@ -43,6 +43,21 @@ char *ucp__strndup(const char *s, size_t n) {
 
 char *ucp__strdup(const char *s) { return ucp__strndup(s, strlen(s)); }
 
+int ucp__bytes_append(char **buf, size_t *len, size_t *cap, const void *src,
+                      size_t n) {
+  if (*len + n > *cap) {
+    size_t c = *cap ? *cap : 4096;
+    while (c < *len + n) c *= 2;
+    char *nb = ucp__realloc(*buf, c);
+    if (!nb) return -1;
+    *buf = nb;
+    *cap = c;
+  }
+  memcpy(*buf + *len, src, n);
+  *len += n;
+  return 0;
+}
+
 char *ucp__aprintf(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);

@@ -597,17 +597,9 @@ static void parse_piece(ucp__desc_parser *p, const char *buf, size_t len,
 /* Keep the body so far: a document broken only by a bare '&' (NETGEAR
  * ReadyDLNA's "R&N") is parsed again with the '&' escaped. */
 static int keep_raw(ucp__desc_parser *p, const char *buf, size_t len) {
-  if (p->raw_len + len > p->raw_cap) {
-    size_t cap = p->raw_cap ? p->raw_cap : 4096;
-    while (cap < p->raw_len + len) cap *= 2;
-    char *n = ucp__realloc(p->raw, cap);
-    if (!n) return UCP_E_NOMEM;
-    p->raw = n;
-    p->raw_cap = cap;
-  }
-  memcpy(p->raw + p->raw_len, buf, len);
-  p->raw_len += len;
-  return UCP_OK;
+  return ucp__bytes_append(&p->raw, &p->raw_len, &p->raw_cap, buf, len) == 0
+             ? UCP_OK
+             : UCP_E_NOMEM;
 }
 
 int ucp__desc_parser_feed(ucp__desc_parser *p, const char *buf, size_t len) {

@@ -743,17 +743,9 @@ static void parse_piece(ucp__scpd_parser *p, const char *buf, size_t len,
 
 /* The body so far, kept for the bare-'&' repair pass. */
 static int keep_raw(ucp__scpd_parser *p, const char *buf, size_t len) {
-  if (p->raw_len + len > p->raw_cap) {
-    size_t cap = p->raw_cap ? p->raw_cap : 4096;
-    while (cap < p->raw_len + len) cap *= 2;
-    char *n = ucp__realloc(p->raw, cap);
-    if (!n) return UCP_E_NOMEM;
-    p->raw = n;
-    p->raw_cap = cap;
-  }
-  memcpy(p->raw + p->raw_len, buf, len);
-  p->raw_len += len;
-  return UCP_OK;
+  return ucp__bytes_append(&p->raw, &p->raw_len, &p->raw_cap, buf, len) == 0
+             ? UCP_OK
+             : UCP_E_NOMEM;
 }
 
 int ucp__scpd_parser_feed(ucp__scpd_parser *p, const char *buf, size_t len) {
