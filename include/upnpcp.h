@@ -66,13 +66,15 @@ extern "C" {
   X(E_DOCTYPE, -14, "XML with a DOCTYPE (refused: entity attacks)")          \
   X(E_PROTOCOL, -15, "the document violates the UPnP protocol")              \
   X(E_THREAD, -16, "called from a thread or context where it is not allowed") \
-  X(E_INTERNAL, -17, "internal error (a bug in libupnpcp)")
+  X(E_INTERNAL, -17, "internal error (a bug in libupnpcp)")                \
+  X(E_FAULT, -18, "the device answered with a SOAP fault (UPnPError)")       \
+  X(E_NOT_FOUND, -19, "no such action, argument, state variable or service")
 
 typedef enum ucp_error {
 #define UCP__ERR_ENUM(name, code, text) UCP_##name = (code),
   UCP_ERRNO_MAP(UCP__ERR_ENUM)
 #undef UCP__ERR_ENUM
-  UCP__ERR_MIN = -17
+  UCP__ERR_MIN = -19
 } ucp_error;
 
 /** Human-readable text for any code; "unknown error" for codes not in the
@@ -80,6 +82,12 @@ typedef enum ucp_error {
 UCP_EXTERN const char *ucp_strerror(int code);
 /** The symbolic name, e.g. "UCP_E_TIMEOUT"; "UCP_E_UNKNOWN" otherwise. */
 UCP_EXTERN const char *ucp_err_name(int code);
+/** Why the last start call made on this thread failed, naming what was
+ *  wrong and where (e.g. "argument 'newTargetValue' of SetTarget: not a
+ *  boolean (0, 1, true, false, yes, no)"); "" after a start call that
+ *  succeeded. Thread-local; valid until the next start call on this
+ *  thread. Never NULL. */
+UCP_EXTERN const char *ucp_last_error_detail(void);
 
 /* ------------------------------------------------------------------------ */
 /* Version                                                                  */
@@ -120,6 +128,8 @@ typedef enum ucp_limit {
   UCP_LIMIT_SERVICES,        /* services in one description tree: 1024 */
   UCP_LIMIT_SEARCH_DEVICES,  /* devices one search reports: 4096 */
   UCP_LIMIT_SEARCH_PER_HOST, /* ... of them from one address: 256 */
+  UCP_LIMIT_SCPD_CACHE,      /* SCPDs kept in the cache: 1024 */
+  UCP_LIMIT_SOAP_BYTES,      /* a SOAP response body: 1 MiB */
   UCP_LIMIT__COUNT
 } ucp_limit;
 UCP_EXTERN int ucp_cp_opts_set_limit(ucp_cp_opts *o, ucp_limit which,
@@ -129,10 +139,13 @@ UCP_EXTERN int ucp_cp_opts_set_limit(ucp_cp_opts *o, ucp_limit which,
 typedef enum ucp_op_kind {
   UCP_OP_LOAD_DESCRIPTION = 1,
   UCP_OP_SEARCH = 2,
+  UCP_OP_SCPD_DOWNLOAD = 3,
+  UCP_OP_INVOKE = 4,
+  UCP_OP_QUERY = 5,
   UCP_OP__COUNT
 } ucp_op_kind;
 /** Default deadline in milliseconds for one kind (description: 10000,
- *  search: 60000). */
+ *  search: 60000, SCPD: 10000, invoke and query: 30000, UDA 2.0 §3.2.1). */
 UCP_EXTERN int ucp_cp_opts_set_deadline(ucp_cp_opts *o, ucp_op_kind kind,
                                         uint64_t ms);
 
@@ -470,6 +483,244 @@ UCP_EXTERN int ucp_search(ucp_cp *cp, const char *st,
 UCP_EXTERN size_t ucp_result_devices(const ucp_result *r);
 /** SSDP datagrams dropped so far by this control point, all reasons. */
 UCP_EXTERN uint64_t ucp_cp_ssdp_drops(ucp_cp *cp);
+
+/* ------------------------------------------------------------------------ */
+/* Data types (UDA 2.0 §2.5, table 2-13)                                    */
+/* ------------------------------------------------------------------------ */
+
+typedef enum ucp_type {
+  UCP_TYPE_UNKNOWN = 0, /* a vendor type ("list"): handled as a string */
+  UCP_TYPE_UI1, UCP_TYPE_UI2, UCP_TYPE_UI4, UCP_TYPE_UI8,
+  UCP_TYPE_I1, UCP_TYPE_I2, UCP_TYPE_I4, UCP_TYPE_I8,
+  UCP_TYPE_INT, /* an i4 */
+  UCP_TYPE_R4, UCP_TYPE_R8,
+  UCP_TYPE_NUMBER, /* an r8 */
+  UCP_TYPE_FIXED_14_4,
+  UCP_TYPE_FLOAT, /* an r8 */
+  UCP_TYPE_CHAR, UCP_TYPE_STRING,
+  UCP_TYPE_DATE, UCP_TYPE_DATETIME, UCP_TYPE_DATETIME_TZ, UCP_TYPE_TIME,
+  UCP_TYPE_TIME_TZ,
+  UCP_TYPE_BOOLEAN, UCP_TYPE_BIN_BASE64, UCP_TYPE_BIN_HEX, UCP_TYPE_URI,
+  UCP_TYPE_UUID,
+  UCP_TYPE__COUNT
+} ucp_type;
+/** The UDA spelling ("ui4", "dateTime.tz"); NULL for UCP_TYPE_UNKNOWN and
+ *  values outside the enum. */
+UCP_EXTERN const char *ucp_type_name(ucp_type t);
+
+/* ------------------------------------------------------------------------ */
+/* Service descriptions (SCPD, UDA 2.0 §2.5): the model                     */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * An SCPD is an immutable, reference-counted tree, like a description.
+ * Names are kept as written; lookups take the exact name first, then a
+ * case-insensitive match. What the parser tolerates and what it drops (always
+ * with a line in ucp_scpd_warnings()) is in docs/corpus.md.
+ */
+typedef struct ucp_scpd ucp_scpd;
+typedef struct ucp_action ucp_action;
+typedef struct ucp_argument ucp_argument;
+typedef struct ucp_statevar ucp_statevar;
+
+/** Parse an SCPD held in memory (no network). On failure returns a negative
+ *  code and writes the reason (line and problem) into detail. */
+UCP_EXTERN int ucp_scpd_parse(const char *xml, size_t len,
+                              const ucp_scpd **out, char *detail,
+                              size_t detail_len);
+/** Thread-safe reference counting; NULL-safe. */
+UCP_EXTERN const ucp_scpd *ucp_scpd_ref(const ucp_scpd *s);
+UCP_EXTERN void ucp_scpd_unref(const ucp_scpd *s);
+UCP_EXTERN void ucp_scpd_spec_version(const ucp_scpd *s, int *major,
+                                      int *minor);
+/** configId attribute of <scpd> (UDA 1.1), -1 if absent. */
+UCP_EXTERN int64_t ucp_scpd_config_id(const ucp_scpd *s);
+/** Tolerated quirks, one "line N: ..." per line; "" if none. */
+UCP_EXTERN const char *ucp_scpd_warnings(const ucp_scpd *s);
+/** Actions and state variables in document order. */
+UCP_EXTERN size_t ucp_scpd_action_count(const ucp_scpd *s);
+UCP_EXTERN const ucp_action *ucp_scpd_action(const ucp_scpd *s, size_t i);
+UCP_EXTERN const ucp_action *ucp_scpd_find_action(const ucp_scpd *s,
+                                                  const char *name);
+UCP_EXTERN size_t ucp_scpd_statevar_count(const ucp_scpd *s);
+UCP_EXTERN const ucp_statevar *ucp_scpd_statevar(const ucp_scpd *s,
+                                                 size_t i);
+UCP_EXTERN const ucp_statevar *ucp_scpd_find_statevar(const ucp_scpd *s,
+                                                      const char *name);
+
+UCP_EXTERN const char *ucp_action_name(const ucp_action *a);
+/** Arguments in document order (in and out may interleave). */
+UCP_EXTERN size_t ucp_action_argument_count(const ucp_action *a);
+UCP_EXTERN const ucp_argument *ucp_action_argument(const ucp_action *a,
+                                                   size_t i);
+
+typedef enum ucp_direction { UCP_DIR_IN = 1, UCP_DIR_OUT = 2 } ucp_direction;
+UCP_EXTERN const char *ucp_argument_name(const ucp_argument *g);
+UCP_EXTERN ucp_direction ucp_argument_direction(const ucp_argument *g);
+/** 1 when the argument carries <retval/>. */
+UCP_EXTERN int ucp_argument_is_retval(const ucp_argument *g);
+/** relatedStateVariable as written (NULL if absent), and the variable it
+ *  names (NULL when it names none: such arguments are sent and read as
+ *  strings). */
+UCP_EXTERN const char *ucp_argument_related_name(const ucp_argument *g);
+UCP_EXTERN const ucp_statevar *ucp_argument_statevar(const ucp_argument *g);
+
+UCP_EXTERN const char *ucp_statevar_name(const ucp_statevar *v);
+/** The type, and its name as written (NULL without <dataType>). */
+UCP_EXTERN ucp_type ucp_statevar_type(const ucp_statevar *v);
+UCP_EXTERN const char *ucp_statevar_type_name(const ucp_statevar *v);
+/** defaultValue as written, NULL if absent. */
+UCP_EXTERN const char *ucp_statevar_default(const ucp_statevar *v);
+/** sendEvents (default yes) and multicast (default no): 1 or 0. */
+UCP_EXTERN int ucp_statevar_sends_events(const ucp_statevar *v);
+UCP_EXTERN int ucp_statevar_multicast(const ucp_statevar *v);
+/** allowedValueList, document order. */
+UCP_EXTERN size_t ucp_statevar_allowed_count(const ucp_statevar *v);
+UCP_EXTERN const char *ucp_statevar_allowed(const ucp_statevar *v,
+                                            size_t i);
+/** allowedValueRange: returns 1 and sets min, max, step (each NULL when
+ *  absent; any pointer may be NULL), or 0 without a range. */
+UCP_EXTERN int ucp_statevar_range(const ucp_statevar *v, const char **min,
+                                  const char **max, const char **step);
+
+/* ------------------------------------------------------------------------ */
+/* Service control (UDA 2.0 §3): IUPnPServiceAsync                          */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * Download and parse the SCPD of `svc` (BeginSCPDDownload). Progress is
+ * bytes received of Content-Length (0 when unknown).
+ *
+ * The control point caches SCPDs by device UDN, serviceId and SCPD URL (up
+ * to UCP_LIMIT_SCPD_CACHE; the oldest is dropped first). A request for a
+ * cached SCPD completes from the cache (ucp_result_from_cache() is 1, HTTP
+ * status 0); a request while a download of the same SCPD is running joins
+ * it. Cancelling stops every notification of that request, but the
+ * download goes on in the background (bounded by the kind's deadline) and
+ * a valid result fills the cache (CONTRACT §3). Entries are dropped when a
+ * search sees the device's BOOTID.UPNP.ORG or CONFIGID.UPNP.ORG change,
+ * when the description's configId differs from the one the entry was
+ * loaded under, and by ucp_cp_forget_device().
+ *
+ * `svc` is borrowed for the call only: the library copies what it needs.
+ * Returns UCP_OK and *id, or UCP_E_INVALIDARG (NULL argument), UCP_E_URL
+ * (no usable SCPDURL: see ucp_service_url_error()), UCP_E_LIMIT,
+ * UCP_E_SHUTDOWN, UCP_E_NOMEM. Any thread.
+ */
+UCP_EXTERN int ucp_scpd_download(ucp_cp *cp, const ucp_service *svc,
+                                 const ucp_call_opts *opts, ucp_done_cb done,
+                                 void *user, uint64_t *id);
+/** The SCPD of a successful UCP_OP_SCPD_DOWNLOAD result, else NULL.
+ *  Borrowed: ucp_scpd_ref() it to keep it. */
+UCP_EXTERN const ucp_scpd *ucp_result_scpd(const ucp_result *r);
+/** 1 when a UCP_OP_SCPD_DOWNLOAD result came from the cache. */
+UCP_EXTERN int ucp_result_from_cache(const ucp_result *r);
+/** Drop every cached SCPD of the device `udn` ("uuid:..."). Any thread. */
+UCP_EXTERN int ucp_cp_forget_device(ucp_cp *cp, const char *udn);
+
+/** One argument of an invoke: name and value as text. */
+typedef struct ucp_arg {
+  const char *name;
+  const char *value; /* NULL is "" */
+} ucp_arg;
+
+/**
+ * Invoke `action` of `svc` (BeginInvokeAction, UDA 2.0 §3.2): a SOAP 1.1
+ * POST to the controlURL with SOAPACTION "serviceType#action"; on HTTP 405
+ * it is sent once more as M-POST with MAN and NN-SOAPACTION, as UDA
+ * describes. Many invokes may run at once on one service or device; they
+ * are bounded by UCP_LIMIT_HTTP_ACTIVE and UCP_LIMIT_HTTP_PER_HOST and
+ * reuse kept-alive connections.
+ *
+ * With `scpd` (from ucp_scpd_download() of this service) the call checks
+ * everything before sending: the action exists; every in-argument is given
+ * once, no other is (names match exactly, else case-insensitively); each
+ * value is valid for its variable's type, allowedValueRange and
+ * allowedValueList. Arguments are sent in SCPD order, under the SCPD's
+ * names, in canonical form ("TRUE" for a boolean is sent as "1"). The
+ * response's out-arguments are read in SCPD order and converted to their
+ * types (ucp_result_out_*()).
+ * Without `scpd` (NULL: a device whose SCPD is broken or unknown) `args`
+ * are sent as given, in order, after checking the name grammar and that
+ * the values are valid UTF-8 XML text; out-arguments are returned as
+ * strings in document order.
+ *
+ * Completion: UCP_OK with the out-arguments; UCP_E_FAULT for a SOAP fault,
+ * with ucp_result_upnp_error() (e.g. 401 Invalid Action, 402 Invalid Args,
+ * 501 Action Failed, 600 Argument Value Invalid, 601 Out of Range) and its
+ * description; UCP_E_HTTP for another HTTP error; UCP_E_XML,
+ * UCP_E_PROTOCOL or UCP_E_TOO_LARGE for a bad response; UCP_E_TIMEOUT at
+ * the deadline (default 30 s). Every result carries the HTTP status.
+ * Cancelling aborts the HTTP exchange, but the device may already have
+ * carried out the action.
+ *
+ * Returns UCP_OK and *id, or without issuing an id: UCP_E_INVALIDARG (NULL
+ * argument, bad name or value: ucp_last_error_detail() names the argument
+ * and the rule), UCP_E_NOT_FOUND (no such action in `scpd`), UCP_E_URL
+ * (no usable controlURL), UCP_E_LIMIT, UCP_E_SHUTDOWN, UCP_E_NOMEM.
+ * `svc`, `scpd` and `args` are borrowed for the call only. Any thread.
+ */
+UCP_EXTERN int ucp_invoke(ucp_cp *cp, const ucp_service *svc,
+                          const ucp_scpd *scpd, const char *action,
+                          const ucp_arg *args, size_t nargs,
+                          const ucp_call_opts *opts, ucp_done_cb done,
+                          void *user, uint64_t *id);
+/** ucp_invoke() given the control URL and service type directly (no
+ *  description needed). */
+UCP_EXTERN int ucp_invoke_url(ucp_cp *cp, const char *control_url,
+                              const char *service_type, const ucp_scpd *scpd,
+                              const char *action, const ucp_arg *args,
+                              size_t nargs, const ucp_call_opts *opts,
+                              ucp_done_cb done, void *user, uint64_t *id);
+
+/**
+ * Query a state variable (BeginQueryStateVariable): the QueryStateVariable
+ * action of urn:schemas-upnp-org:control-1-0 (UDA 1.0 §3.2.2; deprecated
+ * by UDA 1.1, so many devices answer 401). With `scpd`, the variable must
+ * exist there (else UCP_E_NOT_FOUND) and its value is converted to its
+ * type; without, it is returned as a string. The value is out-argument 0,
+ * named after the variable. Otherwise as ucp_invoke().
+ */
+UCP_EXTERN int ucp_query_state_variable(ucp_cp *cp, const ucp_service *svc,
+                                        const ucp_scpd *scpd,
+                                        const char *variable,
+                                        const ucp_call_opts *opts,
+                                        ucp_done_cb done, void *user,
+                                        uint64_t *id);
+UCP_EXTERN int ucp_query_state_variable_url(
+    ucp_cp *cp, const char *control_url, const ucp_scpd *scpd,
+    const char *variable, const ucp_call_opts *opts, ucp_done_cb done,
+    void *user, uint64_t *id);
+
+/*
+ * Out-arguments of an invoke or query result (0 for other results and on
+ * failure). With an SCPD: its out-arguments in SCPD order, then any extra
+ * ones the device sent (UCP_TYPE_UNKNOWN). An out-argument the device left
+ * out has a NULL value; a value that is not valid for its type is kept as
+ * sent with UCP_TYPE_UNKNOWN. Both cases add a line to
+ * ucp_result_warnings(), so nothing is lost.
+ */
+UCP_EXTERN size_t ucp_result_out_count(const ucp_result *r);
+UCP_EXTERN const char *ucp_result_out_name(const ucp_result *r, size_t i);
+/** Canonical text (typed) or the text as sent (UCP_TYPE_UNKNOWN). */
+UCP_EXTERN const char *ucp_result_out_value(const ucp_result *r, size_t i);
+UCP_EXTERN ucp_type ucp_result_out_type(const ucp_result *r, size_t i);
+/** The value of the out-argument named `name` (exact, then any case), or
+ *  NULL. */
+UCP_EXTERN const char *ucp_result_out_find(const ucp_result *r,
+                                           const char *name);
+/** Typed reads: UCP_OK, or UCP_E_INVALIDARG when i is out of range or the
+ *  type does not fit (int: ui1..ui4, i1..i8, int, and ui8 up to INT64_MAX;
+ *  uint: ui*; double: every numeric type; bool: boolean). */
+UCP_EXTERN int ucp_result_out_int(const ucp_result *r, size_t i,
+                                  int64_t *v);
+UCP_EXTERN int ucp_result_out_uint(const ucp_result *r, size_t i,
+                                   uint64_t *v);
+UCP_EXTERN int ucp_result_out_double(const ucp_result *r, size_t i,
+                                     double *v);
+UCP_EXTERN int ucp_result_out_bool(const ucp_result *r, size_t i, int *v);
+/** Repairs and oddities seen in a response, one per line; "" if none. */
+UCP_EXTERN const char *ucp_result_warnings(const ucp_result *r);
 
 #ifdef __cplusplus
 }

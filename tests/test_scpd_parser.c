@@ -467,7 +467,7 @@ static void test_corpus_sonos(void **state) {
   assert_string_equal(id->related, "A_ARG_TYPE_InstanceID");
   assert_non_null(id->var);
   assert_string_equal(id->var->name, "A_ARG_TYPE_InstanceID");
-  assert_int_equal(id->var->type, UCP__T_UI4);
+  assert_int_equal(id->var->type, UCP_TYPE_UI4);
   assert_int_equal(id->var->send_events, 0);
   assert_true(ucp__scpd_action(s, "play") == play); /* any case */
   assert_null(ucp__scpd_action(s, "Pla"));
@@ -475,7 +475,7 @@ static void test_corpus_sonos(void **state) {
   const ucp__statevar *lc = ucp__scpd_var(s, "LastChange");
   assert_non_null(lc);
   assert_int_equal(lc->send_events, 1);
-  assert_int_equal(lc->type, UCP__T_STRING);
+  assert_int_equal(lc->type, UCP_TYPE_STRING);
 
   /* out before in: GetAutoplayVolume lists CurrentVolume (out) first */
   s = corpus_model("sonos-play1-DeviceProperties1.xml");
@@ -549,7 +549,7 @@ static void test_corpus_wemo(void **state) {
   assert_has(s->warnings, "is not declared");
   const ucp__statevar *sl = ucp__scpd_var(s, "StateList");
   assert_non_null(sl);
-  assert_int_equal(sl->type, UCP__T_UNKNOWN);
+  assert_int_equal(sl->type, UCP_TYPE_UNKNOWN);
   assert_string_equal(sl->type_name, "list");
   assert_int_equal(sl->send_events, 0); /* sendEvents="No" */
   assert_has(s->warnings, "unknown dataType 'list'");
@@ -591,7 +591,7 @@ static void test_corpus_wemo(void **state) {
   size_t strings = 0;
   for (size_t i = 0; i < s->nvars; i++)
     if (!strcmp(s->vars[i].type_name, "String")) {
-      assert_int_equal(s->vars[i].type, UCP__T_STRING);
+      assert_int_equal(s->vars[i].type, UCP_TYPE_STRING);
       strings++;
     }
   assert_int_equal(strings, 9);
@@ -608,7 +608,7 @@ static void test_corpus_others(void **state) {
   const ucp__scpd *s = corpus_model("pupnp-sample-tvdevice-tvcontrolSCPD.xml");
   const ucp__statevar *v = ucp__scpd_var(s, "Power");
   assert_non_null(v);
-  assert_int_equal(v->type, UCP__T_BOOLEAN);
+  assert_int_equal(v->type, UCP_TYPE_BOOLEAN);
   assert_string_equal(v->type_name, "Boolean");
   assert_string_equal(v->default_value, "0");
   v = ucp__scpd_var(s, "Channel");
@@ -654,50 +654,50 @@ static void test_dtype_names(void **state) {
   (void)state;
   static const struct {
     const char *name;
-    ucp__dtype t;
+    ucp_type t;
   } uda[] = {
-      {"ui1", UCP__T_UI1}, {"ui2", UCP__T_UI2}, {"ui4", UCP__T_UI4},
-      {"ui8", UCP__T_UI8}, {"i1", UCP__T_I1}, {"i2", UCP__T_I2},
-      {"i4", UCP__T_I4}, {"i8", UCP__T_I8}, {"int", UCP__T_INT},
-      {"r4", UCP__T_R4}, {"r8", UCP__T_R8}, {"number", UCP__T_NUMBER},
-      {"fixed.14.4", UCP__T_FIXED_14_4}, {"float", UCP__T_FLOAT},
-      {"char", UCP__T_CHAR}, {"string", UCP__T_STRING},
-      {"date", UCP__T_DATE}, {"dateTime", UCP__T_DATETIME},
-      {"dateTime.tz", UCP__T_DATETIME_TZ}, {"time", UCP__T_TIME},
-      {"time.tz", UCP__T_TIME_TZ}, {"boolean", UCP__T_BOOLEAN},
-      {"bin.base64", UCP__T_BIN_BASE64}, {"bin.hex", UCP__T_BIN_HEX},
-      {"uri", UCP__T_URI}, {"uuid", UCP__T_UUID},
+      {"ui1", UCP_TYPE_UI1}, {"ui2", UCP_TYPE_UI2}, {"ui4", UCP_TYPE_UI4},
+      {"ui8", UCP_TYPE_UI8}, {"i1", UCP_TYPE_I1}, {"i2", UCP_TYPE_I2},
+      {"i4", UCP_TYPE_I4}, {"i8", UCP_TYPE_I8}, {"int", UCP_TYPE_INT},
+      {"r4", UCP_TYPE_R4}, {"r8", UCP_TYPE_R8}, {"number", UCP_TYPE_NUMBER},
+      {"fixed.14.4", UCP_TYPE_FIXED_14_4}, {"float", UCP_TYPE_FLOAT},
+      {"char", UCP_TYPE_CHAR}, {"string", UCP_TYPE_STRING},
+      {"date", UCP_TYPE_DATE}, {"dateTime", UCP_TYPE_DATETIME},
+      {"dateTime.tz", UCP_TYPE_DATETIME_TZ}, {"time", UCP_TYPE_TIME},
+      {"time.tz", UCP_TYPE_TIME_TZ}, {"boolean", UCP_TYPE_BOOLEAN},
+      {"bin.base64", UCP_TYPE_BIN_BASE64}, {"bin.hex", UCP_TYPE_BIN_HEX},
+      {"uri", UCP_TYPE_URI}, {"uuid", UCP_TYPE_UUID},
   };
   size_t n = sizeof uda / sizeof uda[0];
-  assert_int_equal(n, UCP__T__COUNT - 1); /* every enum value has a name */
+  assert_int_equal(n, UCP_TYPE__COUNT - 1); /* every enum value has a name */
   for (size_t i = 0; i < n; i++) {
-    assert_int_equal(ucp__dtype_from_name(uda[i].name, strlen(uda[i].name)),
+    assert_int_equal(ucp__type_from_name(uda[i].name, strlen(uda[i].name)),
                      uda[i].t);
-    assert_string_equal(ucp__dtype_name(uda[i].t), uda[i].name);
+    assert_string_equal(ucp_type_name(uda[i].t), uda[i].name);
     /* any case */
     char up[32];
     size_t l = strlen(uda[i].name);
     for (size_t k = 0; k <= l; k++)
       up[k] = (char)(uda[i].name[k] >= 'a' && uda[i].name[k] <= 'z'
                          ? uda[i].name[k] - 32 : uda[i].name[k]);
-    assert_int_equal(ucp__dtype_from_name(up, l), uda[i].t);
+    assert_int_equal(ucp__type_from_name(up, l), uda[i].t);
   }
-  assert_int_equal(ucp__dtype_from_name("String", 6), UCP__T_STRING);
-  assert_int_equal(ucp__dtype_from_name("Boolean", 7), UCP__T_BOOLEAN);
-  assert_int_equal(ucp__dtype_from_name("DATETIME.TZ", 11),
-                   UCP__T_DATETIME_TZ);
+  assert_int_equal(ucp__type_from_name("String", 6), UCP_TYPE_STRING);
+  assert_int_equal(ucp__type_from_name("Boolean", 7), UCP_TYPE_BOOLEAN);
+  assert_int_equal(ucp__type_from_name("DATETIME.TZ", 11),
+                   UCP_TYPE_DATETIME_TZ);
   /* not NUL-terminated: only `len` bytes count */
-  assert_int_equal(ucp__dtype_from_name("ui4xyz", 3), UCP__T_UI4);
-  assert_int_equal(ucp__dtype_from_name("ui", 2), UCP__T_UNKNOWN);
-  assert_int_equal(ucp__dtype_from_name("i", 1), UCP__T_UNKNOWN);
-  assert_int_equal(ucp__dtype_from_name("list", 4), UCP__T_UNKNOWN);
-  assert_int_equal(ucp__dtype_from_name("", 0), UCP__T_UNKNOWN);
-  assert_int_equal(ucp__dtype_from_name("string ", 7), UCP__T_UNKNOWN);
-  assert_int_equal(ucp__dtype_from_name("bin.base6", 9), UCP__T_UNKNOWN);
-  assert_int_equal(ucp__dtype_from_name(NULL, 0), UCP__T_UNKNOWN);
-  assert_null(ucp__dtype_name(UCP__T_UNKNOWN));
-  assert_null(ucp__dtype_name((ucp__dtype)UCP__T__COUNT));
-  assert_null(ucp__dtype_name((ucp__dtype)-1));
+  assert_int_equal(ucp__type_from_name("ui4xyz", 3), UCP_TYPE_UI4);
+  assert_int_equal(ucp__type_from_name("ui", 2), UCP_TYPE_UNKNOWN);
+  assert_int_equal(ucp__type_from_name("i", 1), UCP_TYPE_UNKNOWN);
+  assert_int_equal(ucp__type_from_name("list", 4), UCP_TYPE_UNKNOWN);
+  assert_int_equal(ucp__type_from_name("", 0), UCP_TYPE_UNKNOWN);
+  assert_int_equal(ucp__type_from_name("string ", 7), UCP_TYPE_UNKNOWN);
+  assert_int_equal(ucp__type_from_name("bin.base6", 9), UCP_TYPE_UNKNOWN);
+  assert_int_equal(ucp__type_from_name(NULL, 0), UCP_TYPE_UNKNOWN);
+  assert_null(ucp_type_name(UCP_TYPE_UNKNOWN));
+  assert_null(ucp_type_name((ucp_type)UCP_TYPE__COUNT));
+  assert_null(ucp_type_name((ucp_type)-1));
 }
 
 static void test_types_fixture(void **state) {
@@ -709,11 +709,11 @@ static void test_types_fixture(void **state) {
   assert_int_equal(s->spec_minor, 0);
   assert_int_equal(s->config_id, 1234);
   assert_int_equal(s->nactions, 0);
-  assert_int_equal(s->nvars, UCP__T__COUNT - 1 + 4);
-  for (int t = 1; t < UCP__T__COUNT; t++) {
+  assert_int_equal(s->nvars, UCP_TYPE__COUNT - 1 + 4);
+  for (int t = 1; t < UCP_TYPE__COUNT; t++) {
     const ucp__statevar *v = &s->vars[t - 1];
     assert_int_equal(v->type, t);
-    assert_string_equal(v->type_name, ucp__dtype_name((ucp__dtype)t));
+    assert_string_equal(v->type_name, ucp_type_name((ucp_type)t));
     assert_int_equal(v->send_events, 0);
     assert_int_equal(v->multicast, 0);
     assert_null(v->default_value);
@@ -739,7 +739,7 @@ static void test_types_fixture(void **state) {
   assert_string_equal(vol->step, "5");
   assert_string_equal(vol->default_value, "20");
   const ucp__statevar *bal = ucp__scpd_var(s, "Balance");
-  assert_int_equal(bal->type, UCP__T_I2);
+  assert_int_equal(bal->type, UCP_TYPE_I2);
   assert_int_equal(bal->send_events, 0); /* "NO" */
   assert_int_equal(bal->multicast, 0);
   assert_string_equal(bal->min, "-10");
@@ -811,7 +811,7 @@ static void test_switchpower(void **state) {
   assert_true(st == &s->actions[2]);
   assert_int_equal(st->nout, 1);
   assert_true(st->args[0].var == &s->vars[1]);
-  assert_int_equal(s->vars[0].type, UCP__T_BOOLEAN);
+  assert_int_equal(s->vars[0].type, UCP_TYPE_BOOLEAN);
   assert_int_equal(s->vars[0].send_events, 0);
   assert_int_equal(s->vars[1].send_events, 1);
   assert_string_equal(s->vars[1].default_value, "0");
@@ -835,13 +835,13 @@ static void test_quirks_fixture(void **state) {
   /* variables: the second Status and two nameless ones dropped */
   assert_int_equal(s->nvars, 3);
   assert_string_equal(s->vars[0].name, "Status");
-  assert_int_equal(s->vars[0].type, UCP__T_BOOLEAN);
+  assert_int_equal(s->vars[0].type, UCP_TYPE_BOOLEAN);
   assert_string_equal(s->vars[0].type_name, "Boolean");
   assert_int_equal(s->vars[0].send_events, 0);
   assert_string_equal(s->vars[1].name, "Text"); /* not the vendor's name */
-  assert_int_equal(s->vars[1].type, UCP__T_STRING);
+  assert_int_equal(s->vars[1].type, UCP_TYPE_STRING);
   assert_string_equal(s->vars[2].name, "StateList");
-  assert_int_equal(s->vars[2].type, UCP__T_UNKNOWN);
+  assert_int_equal(s->vars[2].type, UCP_TYPE_UNKNOWN);
   assert_int_equal(s->vars[2].send_events, 1); /* "maybe": the default */
   assert_has(w, "sendEvents='maybe' is not yes/no");
   assert_has(w, "unknown dataType 'list'");

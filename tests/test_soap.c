@@ -153,21 +153,26 @@ static void assert_same_result(const ucp__soap_result *a,
 
 /* ============================================================ types */
 
-static void ok_(int line, ucp__vtype t, const char *in, size_t n,
+static const char *tname(ucp_type t) {
+  const char *n = ucp_type_name(t);
+  return n ? n : "unknown";
+}
+
+static void ok_(int line, ucp_type t, const char *in, size_t n,
                 const char *canon, ucp__value *vout) {
   char buf[600];
   ucp__value v;
   const char *why = "(unset)";
   int rc = ucp__value_parse(t, in, n, buf, sizeof buf, &v, &why);
   if (rc != UCP_OK)
-    fail_msg("line %d: %s '%s' refused: %s", line, ucp__vtype_name(t), in,
+    fail_msg("line %d: %s '%s' refused: %s", line, tname(t), in,
              why ? why : "(null)");
   assert_int_equal(v.type, t);
   assert_non_null(v.text);
   assert_int_equal(v.len, strlen(v.text));
   if (canon && strcmp(v.text, canon) != 0)
     fail_msg("line %d: %s '%s' gave '%s', expected '%s'", line,
-             ucp__vtype_name(t), in, v.text, canon);
+             tname(t), in, v.text, canon);
   /* validation without a buffer agrees */
   ucp__value v2;
   assert_int_equal(ucp__value_parse(t, in, n, NULL, 0, &v2, &why), UCP_OK);
@@ -176,67 +181,67 @@ static void ok_(int line, ucp__vtype t, const char *in, size_t n,
   if (vout) *vout = v, vout->text = NULL;
 }
 
-static void bad_(int line, ucp__vtype t, const char *in, size_t n,
+static void bad_(int line, ucp_type t, const char *in, size_t n,
                  const char *why_part) {
   char buf[600];
   ucp__value v;
   const char *why = NULL;
   int rc = ucp__value_parse(t, in, n, buf, sizeof buf, &v, &why);
   if (rc != UCP_E_INVALIDARG)
-    fail_msg("line %d: %s '%s' accepted (%s)", line, ucp__vtype_name(t), in,
+    fail_msg("line %d: %s '%s' accepted (%s)", line, tname(t), in,
              rc == UCP_OK ? v.text : ucp_err_name(rc));
   if (!why) fail_msg("line %d: no why", line);
   if (why_part && !strstr(why, why_part))
     fail_msg("line %d: %s '%s': why '%s' lacks '%s'", line,
-             ucp__vtype_name(t), in, why, why_part);
+             tname(t), in, why, why_part);
 }
 
-#define OK(t, in, canon) ok_(__LINE__, UCP__V_##t, in, strlen(in), canon, NULL)
-#define OKV(t, in, canon, v) ok_(__LINE__, UCP__V_##t, in, strlen(in), canon, v)
-#define BAD(t, in, why) bad_(__LINE__, UCP__V_##t, in, strlen(in), why)
+#define OK(t, in, canon) ok_(__LINE__, UCP_TYPE_##t, in, strlen(in), canon, NULL)
+#define OKV(t, in, canon, v) ok_(__LINE__, UCP_TYPE_##t, in, strlen(in), canon, v)
+#define BAD(t, in, why) bad_(__LINE__, UCP_TYPE_##t, in, strlen(in), why)
 
 static void test_type_names(void **state) {
   (void)state;
   static const struct {
     const char *name;
-    ucp__vtype t;
+    ucp_type t;
   } cases[] = {
-      {"ui1", UCP__V_UI1},         {"ui2", UCP__V_UI2},
-      {"ui4", UCP__V_UI4},         {"ui8", UCP__V_UI8},
-      {"i1", UCP__V_I1},           {"i2", UCP__V_I2},
-      {"i4", UCP__V_I4},           {"i8", UCP__V_I8},
-      {"int", UCP__V_INT},         {"r4", UCP__V_R4},
-      {"r8", UCP__V_R8},           {"number", UCP__V_NUMBER},
-      {"fixed.14.4", UCP__V_FIXED_14_4}, {"float", UCP__V_FLOAT},
-      {"char", UCP__V_CHAR},       {"string", UCP__V_STRING},
-      {"date", UCP__V_DATE},       {"dateTime", UCP__V_DATETIME},
-      {"dateTime.tz", UCP__V_DATETIME_TZ}, {"time", UCP__V_TIME},
-      {"time.tz", UCP__V_TIME_TZ}, {"boolean", UCP__V_BOOLEAN},
-      {"bin.base64", UCP__V_BIN_BASE64}, {"bin.hex", UCP__V_BIN_HEX},
-      {"uri", UCP__V_URI},         {"uuid", UCP__V_UUID},
+      {"ui1", UCP_TYPE_UI1},         {"ui2", UCP_TYPE_UI2},
+      {"ui4", UCP_TYPE_UI4},         {"ui8", UCP_TYPE_UI8},
+      {"i1", UCP_TYPE_I1},           {"i2", UCP_TYPE_I2},
+      {"i4", UCP_TYPE_I4},           {"i8", UCP_TYPE_I8},
+      {"int", UCP_TYPE_INT},         {"r4", UCP_TYPE_R4},
+      {"r8", UCP_TYPE_R8},           {"number", UCP_TYPE_NUMBER},
+      {"fixed.14.4", UCP_TYPE_FIXED_14_4}, {"float", UCP_TYPE_FLOAT},
+      {"char", UCP_TYPE_CHAR},       {"string", UCP_TYPE_STRING},
+      {"date", UCP_TYPE_DATE},       {"dateTime", UCP_TYPE_DATETIME},
+      {"dateTime.tz", UCP_TYPE_DATETIME_TZ}, {"time", UCP_TYPE_TIME},
+      {"time.tz", UCP_TYPE_TIME_TZ}, {"boolean", UCP_TYPE_BOOLEAN},
+      {"bin.base64", UCP_TYPE_BIN_BASE64}, {"bin.hex", UCP_TYPE_BIN_HEX},
+      {"uri", UCP_TYPE_URI},         {"uuid", UCP_TYPE_UUID},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     const char *n = cases[i].name;
-    assert_int_equal(ucp__vtype_from_name(n, strlen(n)), cases[i].t);
-    assert_string_equal(ucp__vtype_name(cases[i].t), n);
+    assert_int_equal(ucp__type_from_name(n, strlen(n)), cases[i].t);
+    assert_string_equal(ucp_type_name(cases[i].t), n);
   }
   /* case-insensitive (WeMo and the pupnp sample write String, Boolean) */
-  assert_int_equal(ucp__vtype_from_name("String", 6), UCP__V_STRING);
-  assert_int_equal(ucp__vtype_from_name("BOOLEAN", 7), UCP__V_BOOLEAN);
-  assert_int_equal(ucp__vtype_from_name("DATETIME.TZ", 11),
-                   UCP__V_DATETIME_TZ);
+  assert_int_equal(ucp__type_from_name("String", 6), UCP_TYPE_STRING);
+  assert_int_equal(ucp__type_from_name("BOOLEAN", 7), UCP_TYPE_BOOLEAN);
+  assert_int_equal(ucp__type_from_name("DATETIME.TZ", 11),
+                   UCP_TYPE_DATETIME_TZ);
   /* length-bounded, no NUL needed */
-  assert_int_equal(ucp__vtype_from_name("ui4garbage", 3), UCP__V_UI4);
-  assert_int_equal(ucp__vtype_from_name("list", 4), UCP__V_UNKNOWN);
-  assert_int_equal(ucp__vtype_from_name("", 0), UCP__V_UNKNOWN);
-  assert_int_equal(ucp__vtype_from_name(" ui4", 4), UCP__V_UNKNOWN);
-  assert_int_equal(ucp__vtype_from_name("ui", 2), UCP__V_UNKNOWN);
-  assert_int_equal(ucp__vtype_from_name(NULL, 0), UCP__V_UNKNOWN);
-  assert_string_equal(ucp__vtype_name(UCP__V_UNKNOWN), "unknown");
-  assert_true(ucp__vtype_is_numeric(UCP__V_FIXED_14_4));
-  assert_true(ucp__vtype_is_numeric(UCP__V_UI1));
-  assert_false(ucp__vtype_is_numeric(UCP__V_STRING));
-  assert_false(ucp__vtype_is_numeric(UCP__V_BOOLEAN));
+  assert_int_equal(ucp__type_from_name("ui4garbage", 3), UCP_TYPE_UI4);
+  assert_int_equal(ucp__type_from_name("list", 4), UCP_TYPE_UNKNOWN);
+  assert_int_equal(ucp__type_from_name("", 0), UCP_TYPE_UNKNOWN);
+  assert_int_equal(ucp__type_from_name(" ui4", 4), UCP_TYPE_UNKNOWN);
+  assert_int_equal(ucp__type_from_name("ui", 2), UCP_TYPE_UNKNOWN);
+  assert_int_equal(ucp__type_from_name(NULL, 0), UCP_TYPE_UNKNOWN);
+  assert_null(ucp_type_name(UCP_TYPE_UNKNOWN));
+  assert_true(ucp__type_is_numeric(UCP_TYPE_FIXED_14_4));
+  assert_true(ucp__type_is_numeric(UCP_TYPE_UI1));
+  assert_false(ucp__type_is_numeric(UCP_TYPE_STRING));
+  assert_false(ucp__type_is_numeric(UCP_TYPE_BOOLEAN));
 }
 
 static void test_unsigned(void **state) {
@@ -325,8 +330,8 @@ static void test_reals(void **state) {
   OK(R4, "1.5", "1.5");
   OK(R4, " 2.50 ", "2.5");
   OK(R4, "1e-50", "0"); /* underflows to zero: finite */
-  for (ucp__vtype t = UCP__V_R4; t <= UCP__V_FLOAT; t++) {
-    if (t == UCP__V_FIXED_14_4) continue;
+  for (ucp_type t = UCP_TYPE_R4; t <= UCP_TYPE_FLOAT; t++) {
+    if (t == UCP_TYPE_FIXED_14_4) continue;
     static const char *const nonfinite[] = {"NaN", "nan", "inf", "INF",
                                             "-Infinity", "+inf", "0x1p3",
                                             "1e", "e5", ".", "", "1.2.3",
@@ -404,7 +409,7 @@ static void test_char_string(void **state) {
   BAD(CHAR, "\xC0\x80", "exactly one character");      /* overlong NUL */
   BAD(CHAR, "\xED\xA0\x80", "exactly one character");  /* a surrogate */
   BAD(CHAR, "\xF4\x90\x80\x80", "exactly one character"); /* > U+10FFFF */
-  bad_(__LINE__, UCP__V_CHAR, "\0", 1, "exactly one character");
+  bad_(__LINE__, UCP_TYPE_CHAR, "\0", 1, "exactly one character");
 
   OK(STRING, "h\xC3\xA9llo w\xC3\xB6rld", "h\xC3\xA9llo w\xC3\xB6rld");
   OK(STRING, "", "");
@@ -414,7 +419,7 @@ static void test_char_string(void **state) {
   BAD(STRING, "abc\xC3", "string is not valid UTF-8");
   BAD(STRING, "\xE0\x80\xAF", "string is not valid UTF-8"); /* overlong */
   BAD(STRING, "\xED\xB0\x80", "string is not valid UTF-8"); /* surrogate */
-  bad_(__LINE__, UCP__V_STRING, "a\0b", 3, "string contains a NUL");
+  bad_(__LINE__, UCP_TYPE_STRING, "a\0b", 3, "string contains a NUL");
   /* a vendor type ("list") is validated as a string */
   OK(UNKNOWN, " anything ", " anything ");
   BAD(UNKNOWN, "\x80", "not valid UTF-8");
@@ -567,7 +572,7 @@ static void test_base64(void **state) {
   for (size_t i = 0; i < sizeof data; i++) data[i] = (unsigned char)(i * 37 + 11);
   for (size_t n = 0; n <= sizeof data; n += (n < 64 ? 1 : 59)) {
     b64(data, n, enc);
-    ok_(__LINE__, UCP__V_BIN_BASE64, enc, strlen(enc), enc, &v);
+    ok_(__LINE__, UCP_TYPE_BIN_BASE64, enc, strlen(enc), enc, &v);
     assert_int_equal(v.v.u, n);
   }
 }
@@ -631,52 +636,52 @@ static void test_value_buffers(void **state) {
   const char *why = NULL;
   char small[4];
   /* too small for "12345" + NUL */
-  assert_int_equal(ucp__value_parse(UCP__V_UI4, "12345", 5, small,
+  assert_int_equal(ucp__value_parse(UCP_TYPE_UI4, "12345", 5, small,
                                     sizeof small, &v, &why),
                    UCP_E_INVALIDARG);
   assert_string_equal(why, "output buffer too small");
   /* exactly enough */
   char six[6];
   assert_int_equal(
-      ucp__value_parse(UCP__V_UI4, "12345", 5, six, sizeof six, &v, &why),
+      ucp__value_parse(UCP_TYPE_UI4, "12345", 5, six, sizeof six, &v, &why),
       UCP_OK);
   assert_string_equal(v.text, "12345");
   /* not NUL-terminated input: only n bytes are read */
   assert_int_equal(
-      ucp__value_parse(UCP__V_UI1, "25599", 3, six, sizeof six, &v, &why),
+      ucp__value_parse(UCP_TYPE_UI1, "25599", 3, six, sizeof six, &v, &why),
       UCP_OK);
   assert_string_equal(v.text, "255");
   /* validation only */
-  assert_int_equal(ucp__value_parse(UCP__V_BOOLEAN, "yes", 3, NULL, 0, &v,
+  assert_int_equal(ucp__value_parse(UCP_TYPE_BOOLEAN, "yes", 3, NULL, 0, &v,
                                     &why),
                    UCP_OK);
   assert_null(v.text);
   assert_int_equal(v.len, 1);
   assert_int_equal(v.v.b, 1);
   /* bad arguments */
-  assert_int_equal(ucp__value_parse(UCP__V_UI1, "1", 1, six, 6, NULL, &why),
+  assert_int_equal(ucp__value_parse(UCP_TYPE_UI1, "1", 1, six, 6, NULL, &why),
                    UCP_E_INVALIDARG);
-  assert_int_equal(ucp__value_parse(UCP__V_UI1, NULL, 1, six, 6, &v, &why),
+  assert_int_equal(ucp__value_parse(UCP_TYPE_UI1, NULL, 1, six, 6, &v, &why),
                    UCP_E_INVALIDARG);
-  assert_int_equal(ucp__value_parse(UCP__V_UI1, "1", 1, six, 0, &v, &why),
+  assert_int_equal(ucp__value_parse(UCP_TYPE_UI1, "1", 1, six, 0, &v, &why),
                    UCP_E_INVALIDARG);
   assert_int_equal(
-      ucp__value_parse((ucp__vtype)999, "1", 1, six, 6, &v, &why),
+      ucp__value_parse((ucp_type)999, "1", 1, six, 6, &v, &why),
       UCP_E_INVALIDARG);
   /* why may be NULL */
-  assert_int_equal(ucp__value_parse(UCP__V_UI1, "x", 1, six, 6, &v, NULL),
+  assert_int_equal(ucp__value_parse(UCP_TYPE_UI1, "x", 1, six, 6, &v, NULL),
                    UCP_E_INVALIDARG);
   /* NULL text with length 0 is the empty string */
-  assert_int_equal(ucp__value_parse(UCP__V_STRING, NULL, 0, six, 6, &v, &why),
+  assert_int_equal(ucp__value_parse(UCP_TYPE_STRING, NULL, 0, six, 6, &v, &why),
                    UCP_OK);
   assert_string_equal(v.text, "");
   /* the canonical form may be longer than the input: n + 32 suffices */
   char big[5 + 32];
-  assert_int_equal(ucp__value_parse(UCP__V_R8, "2e-308", 6, big, sizeof big,
+  assert_int_equal(ucp__value_parse(UCP_TYPE_R8, "2e-308", 6, big, sizeof big,
                                     &v, &why),
                    UCP_OK);
   assert_string_equal(v.text, "2e-308");
-  assert_int_equal(ucp__value_parse(UCP__V_R8, "1e22", 4, big, sizeof big, &v,
+  assert_int_equal(ucp__value_parse(UCP_TYPE_R8, "1e22", 4, big, sizeof big, &v,
                                     &why),
                    UCP_OK);
   assert_string_equal(v.text, "1e+22");
@@ -699,8 +704,8 @@ static void test_value_locale(void **state) {
   char buf[64];
   ucp__value v;
   const char *why;
-  int rc = ucp__value_parse(UCP__V_R8, "1.5", 3, buf, sizeof buf, &v, &why);
-  int rc2 = ucp__value_parse(UCP__V_R8, "1,5", 3, buf + 32, 32, &v, &why);
+  int rc = ucp__value_parse(UCP_TYPE_R8, "1.5", 3, buf, sizeof buf, &v, &why);
+  int rc2 = ucp__value_parse(UCP_TYPE_R8, "1,5", 3, buf + 32, 32, &v, &why);
   uselocale(old);
   freelocale(loc);
   assert_int_equal(rc, UCP_OK);
@@ -708,7 +713,7 @@ static void test_value_locale(void **state) {
   assert_int_equal(rc2, UCP_E_INVALIDARG);
 }
 
-static ucp__value val(ucp__vtype t, const char *s, char *buf, size_t cap) {
+static ucp__value val(ucp_type t, const char *s, char *buf, size_t cap) {
   ucp__value v;
   const char *why;
   if (ucp__value_parse(t, s, strlen(s), buf, cap, &v, &why) != UCP_OK)
@@ -716,7 +721,7 @@ static ucp__value val(ucp__vtype t, const char *s, char *buf, size_t cap) {
   return v;
 }
 
-static void range_is(int line, ucp__vtype t, const char *s, const char *min,
+static void range_is(int line, ucp_type t, const char *s, const char *min,
                      const char *max, const char *step, const char *why_part) {
   char buf[64];
   ucp__value v = val(t, s, buf, sizeof buf);
@@ -733,7 +738,7 @@ static void range_is(int line, ucp__vtype t, const char *s, const char *min,
 }
 
 #define RANGE(t, s, min, max, step, why) \
-  range_is(__LINE__, UCP__V_##t, s, min, max, step, why)
+  range_is(__LINE__, UCP_TYPE_##t, s, min, max, step, why)
 
 static void test_range(void **state) {
   (void)state;
@@ -792,33 +797,33 @@ static void test_list(void **state) {
   char buf[64];
   const char *why = NULL;
   const char *const modes[] = {"NORMAL", "SHUFFLE", NULL, "REPEAT_ALL"};
-  ucp__value v = val(UCP__V_STRING, "REPEAT_ALL", buf, sizeof buf);
+  ucp__value v = val(UCP_TYPE_STRING, "REPEAT_ALL", buf, sizeof buf);
   assert_int_equal(ucp__value_check_list(&v, modes, 4, &why), UCP_OK);
-  v = val(UCP__V_STRING, "repeat_all", buf, sizeof buf); /* case counts */
+  v = val(UCP_TYPE_STRING, "repeat_all", buf, sizeof buf); /* case counts */
   assert_int_equal(ucp__value_check_list(&v, modes, 4, &why),
                    UCP_E_INVALIDARG);
   assert_string_equal(why, "value is not in the allowedValueList");
-  v = val(UCP__V_STRING, " NORMAL", buf, sizeof buf); /* strings are exact */
+  v = val(UCP_TYPE_STRING, " NORMAL", buf, sizeof buf); /* strings are exact */
   assert_int_equal(ucp__value_check_list(&v, modes, 4, &why),
                    UCP_E_INVALIDARG);
   /* no list: anything goes */
   assert_int_equal(ucp__value_check_list(&v, NULL, 0, &why), UCP_OK);
   /* other types compare canonical forms */
   const char *const bools[] = {"1"};
-  v = val(UCP__V_BOOLEAN, "TRUE", buf, sizeof buf);
+  v = val(UCP_TYPE_BOOLEAN, "TRUE", buf, sizeof buf);
   assert_int_equal(ucp__value_check_list(&v, bools, 1, &why), UCP_OK);
-  v = val(UCP__V_BOOLEAN, "no", buf, sizeof buf);
+  v = val(UCP_TYPE_BOOLEAN, "no", buf, sizeof buf);
   assert_int_equal(ucp__value_check_list(&v, bools, 1, &why),
                    UCP_E_INVALIDARG);
   const char *const nums[] = {"10", "007", "x"};
-  v = val(UCP__V_UI1, "7", buf, sizeof buf);
+  v = val(UCP_TYPE_UI1, "7", buf, sizeof buf);
   assert_int_equal(ucp__value_check_list(&v, nums, 3, &why), UCP_OK);
-  v = val(UCP__V_UI1, "8", buf, sizeof buf);
+  v = val(UCP_TYPE_UI1, "8", buf, sizeof buf);
   assert_int_equal(ucp__value_check_list(&v, nums, 3, &why),
                    UCP_E_INVALIDARG);
   /* a value validated without a buffer has no text to compare */
   ucp__value nt;
-  assert_int_equal(ucp__value_parse(UCP__V_UI1, "7", 1, NULL, 0, &nt, &why),
+  assert_int_equal(ucp__value_parse(UCP_TYPE_UI1, "7", 1, NULL, 0, &nt, &why),
                    UCP_OK);
   assert_int_equal(ucp__value_check_list(&nt, nums, 3, &why),
                    UCP_E_INVALIDARG);

@@ -191,6 +191,11 @@ int ucp__op_submit(ucp_cp *cp, ucp__op *op, const ucp__op_vtable *vt,
     }
   }
   uv_mutex_unlock(&cp->lock);
+  if (rc == UCP_OK) ucp__detail_clear();
+  else if (rc == UCP_E_LIMIT)
+    ucp__detail_set("%s: UCP_LIMIT_PENDING_OPS (%llu) reached", vt->name,
+                    (unsigned long long)cp->limits[UCP_LIMIT_PENDING_OPS]);
+  else ucp__detail_set("%s: %s", vt->name, ucp_strerror(rc));
   return rc;
 }
 
@@ -518,6 +523,28 @@ static void free_cancelled(ucp_cp *cp, ucp__op *list) {
   }
 }
 
+static void run_tasks(ucp_cp *cp, ucp__task *list, int live) {
+  while (list) {
+    ucp__task *t = list;
+    list = t->next;
+    t->run(cp, t, live);
+  }
+}
+
+int ucp__cp_post_task(ucp_cp *cp, ucp__task *t) {
+  t->next = NULL;
+  uv_mutex_lock(&cp->lock);
+  int ok = !cp->closing && !cp->close_requested;
+  if (ok) {
+    if (cp->task_tail) cp->task_tail->next = t;
+    else cp->task_head = t;
+    cp->task_tail = t;
+    kick_locked(cp);
+  }
+  uv_mutex_unlock(&cp->lock);
+  return ok ? UCP_OK : UCP_E_SHUTDOWN;
+}
+
 static void on_async(uv_async_t *h) {
   ucp_cp *cp = h->data;
   uv_mutex_lock(&cp->lock);
@@ -529,13 +556,17 @@ static void on_async(uv_async_t *h) {
   cp->submit_head = cp->submit_tail = NULL;
   ucp__op *cancelled = cp->cancel_head;
   cp->cancel_head = NULL;
+  ucp__task *tasks = cp->task_head;
+  cp->task_head = cp->task_tail = NULL;
   int closing = cp->close_requested;
   uv_mutex_unlock(&cp->lock);
   if (closing) {
+    run_tasks(cp, tasks, 0);
     free_cancelled(cp, cancelled);
     teardown(cp);
     return;
   }
+  run_tasks(cp, tasks, 1);
   start_submitted(cp, submitted);
   dispatch_progress(cp);
   dispatch_events(cp);
@@ -573,7 +604,10 @@ static void teardown(ucp_cp *cp) {
   uv_mutex_lock(&cp->lock);
   cp->closing = 1;
   cp->submit_head = cp->submit_tail = NULL;
+  ucp__task *tasks = cp->task_head;
+  cp->task_head = cp->task_tail = NULL;
   uv_mutex_unlock(&cp->lock);
+  run_tasks(cp, tasks, 0);
   cp->done_head = cp->done_tail = NULL;
   cancel_all(cp);
   cp->prog_head = NULL;

@@ -29,6 +29,7 @@ struct ucp_cp {
   uint64_t next_id;
   ucp__op *submit_head, *submit_tail;
   ucp__op *cancel_head;
+  ucp__task *task_head, *task_tail;
   int closing;           /* no new operations */
   int close_requested;   /* teardown wanted, loop will do it */
   uint64_t dispatching;  /* id whose callback runs now, 0 if none */

@@ -1,7 +1,22 @@
 /* errors.c - names and texts generated from UCP_ERRNO_MAP, and the version. */
+#include <stdarg.h>
 #include <stdio.h>
 
+#include "op.h"
 #include "upnpcp.h"
+
+static _Thread_local char tls_detail[512];
+
+const char *ucp_last_error_detail(void) { return tls_detail; }
+
+void ucp__detail_set(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(tls_detail, sizeof tls_detail, fmt, ap);
+  va_end(ap);
+}
+
+void ucp__detail_clear(void) { tls_detail[0] = '\0'; }
 
 const char *ucp_strerror(int code) {
   switch (code) {

@@ -126,7 +126,7 @@ uint64_t ucp__cp_default_deadline(ucp_cp *cp, ucp_op_kind kind);
  * down with the control point. `close` must uv_close its handles; each
  * handle it opens is counted with ucp__cp_handle_opened and its close
  * callback must call ucp__cp_handle_closed. */
-enum ucp__ext_slot { UCP__EXT_HTTP, UCP__EXT__COUNT };
+enum ucp__ext_slot { UCP__EXT_HTTP, UCP__EXT_SCPD_CACHE, UCP__EXT__COUNT };
 void *ucp__cp_ext(ucp_cp *cp, enum ucp__ext_slot slot);
 void ucp__cp_set_ext(ucp_cp *cp, enum ucp__ext_slot slot, void *ext,
                      void (*close)(void *ext));
@@ -134,6 +134,23 @@ void ucp__cp_set_ext(ucp_cp *cp, enum ucp__ext_slot slot, void *ext,
 void ucp__cp_counter_add(ucp_cp *cp, ucp_counter which, int64_t delta);
 void ucp__cp_handle_opened(ucp_cp *cp);
 void ucp__cp_handle_closed(ucp_cp *cp);
+/* Work handed to the loop thread from any thread (ucp_cp_forget_device...).
+ * `run` is called once on the loop thread with live 1, or with live 0 when
+ * the control point is torn down first; either way it owns and frees the
+ * task. */
+typedef struct ucp__task ucp__task;
+struct ucp__task {
+  ucp__task *next;
+  void (*run)(ucp_cp *cp, ucp__task *t, int live);
+};
+/* Any thread. UCP_OK, or UCP_E_SHUTDOWN (the caller keeps the task). */
+int ucp__cp_post_task(ucp_cp *cp, ucp__task *t);
+
+/* Thread-local detail of the last failed start call (ucp_last_error_detail):
+ * set it on failure, clear it on success. Any thread. */
+void ucp__detail_set(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void ucp__detail_clear(void);
+
 /* Monotonic milliseconds, any thread. */
 uint64_t ucp__now_ms(void);
 

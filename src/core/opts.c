@@ -16,6 +16,8 @@ static const uint64_t limit_defaults[UCP_LIMIT__COUNT] = {
     [UCP_LIMIT_SERVICES] = 1024,
     [UCP_LIMIT_SEARCH_DEVICES] = 4096,
     [UCP_LIMIT_SEARCH_PER_HOST] = 256,
+    [UCP_LIMIT_SCPD_CACHE] = 1024,
+    [UCP_LIMIT_SOAP_BYTES] = 1024 * 1024,
 };
 
 void ucp__opts_defaults(ucp_cp_opts *o) {
@@ -23,6 +25,9 @@ void ucp__opts_defaults(ucp_cp_opts *o) {
   memcpy(o->limits, limit_defaults, sizeof o->limits);
   o->deadlines[UCP_OP_LOAD_DESCRIPTION] = 10000;
   o->deadlines[UCP_OP_SEARCH] = 60000;
+  o->deadlines[UCP_OP_SCPD_DOWNLOAD] = 10000;
+  o->deadlines[UCP_OP_INVOKE] = 30000;
+  o->deadlines[UCP_OP_QUERY] = 30000;
 }
 
 ucp_cp_opts *ucp_cp_opts_new(void) {

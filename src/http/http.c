@@ -50,7 +50,7 @@ struct ucp__http_req {
   size_t body_len;
   const char *pin_ip;
   uint64_t max_body, max_headers, header_bytes, body_bytes;
-  uint64_t connect_timeout_ms, low_speed_time_s;
+  uint64_t connect_timeout_ms, low_speed_time_s, timeout_ms;
   uint64_t content_length;
   int phase;
   int headers_done;
@@ -490,6 +490,7 @@ static int configure(ucp__http_req *r) {
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)r->low_speed_time_s);
   curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)r->max_body);
+  if (r->timeout_ms) curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)r->timeout_ms);
   if (r->body) {
     curl_easy_setopt(e, CURLOPT_POST, 1L);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
@@ -558,6 +559,7 @@ static ucp__http_req *req_new(http_engine *eng, const ucp__http_spec *s) {
   r->content_length = UINT64_MAX;
   r->connect_timeout_ms = s->connect_timeout_ms ? s->connect_timeout_ms : 5000;
   r->low_speed_time_s = s->low_speed_time_s ? s->low_speed_time_s : 30;
+  r->timeout_ms = s->timeout_ms;
   return r;
 }
 

@@ -24,6 +24,7 @@ typedef struct ucp__http_spec {
   size_t body_len;
   uint64_t connect_timeout_ms;  /* 0 = 5000 */
   uint64_t low_speed_time_s;    /* abort below 1 byte/s for this long; 0 = 30 */
+  uint64_t timeout_ms;          /* whole transfer once started; 0 = none */
   uint64_t max_body;            /* cap on the response body */
   uint64_t max_headers;         /* cap on all response headers together */
   const char *pin_ip;           /* connect only to this IP literal, or NULL */

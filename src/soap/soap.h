@@ -22,7 +22,8 @@ int ucp__soap_name_ok(const char *name);
  * value "\"SERVICE_TYPE#ACTION\"" (quotes included) into soapaction
  * (soapaction_cap bytes with the NUL; soapaction may be NULL, cap 0).
  *
- * action and names[] must match the name grammar; service_type is 1..256
+ * action and names[] must match the name grammar (a name may carry the
+ * prefix "u:", the action's namespace: QueryStateVariable's <u:varName>); service_type is 1..256
  * printable ASCII bytes without space, '"', '#', '<', '>', '&', '\'' or
  * '\\' (it goes into an attribute and a header). values[i] NULL is "".
  * Values are XML-escaped (& < > " ' become entities, CR becomes &#13; so

@@ -126,6 +126,12 @@ static const char ENV_HEAD[] =
     "<s:Body><u:";
 static const char ENV_TAIL[] = "></s:Body></s:Envelope>";
 
+/* An argument name may carry the action's own prefix "u:" (UDA 1.0's
+ * QueryStateVariable sends <u:varName>). */
+static const char *prefixless(const char *name) {
+  return name && strncmp(name, "u:", 2) == 0 ? name + 2 : name;
+}
+
 int ucp__soap_build_request(const char *service_type, const char *action,
                             const char *const *names,
                             const char *const *values, size_t n, char **out,
@@ -156,7 +162,7 @@ int ucp__soap_build_request(const char *service_type, const char *action,
   size_t total = sizeof ENV_HEAD - 1 + alen + 10 + slen + 2 + 4 + alen +
                  sizeof ENV_TAIL - 1;
   for (size_t i = 0; i < n; i++) {
-    if (!ucp__soap_name_ok(names[i])) {
+    if (!ucp__soap_name_ok(prefixless(names[i]))) {
       *why = "argument name must be 1..255 letters, digits, '_', '-', '.', "
              "not starting with a digit, '-' or '.'";
       return UCP_E_INVALIDARG;

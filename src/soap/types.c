@@ -19,60 +19,59 @@
 /* ------------------------------------------------------------ names */
 
 static const char *const type_names[] = {
-    [UCP__V_UI1] = "ui1",
-    [UCP__V_UI2] = "ui2",
-    [UCP__V_UI4] = "ui4",
-    [UCP__V_UI8] = "ui8",
-    [UCP__V_I1] = "i1",
-    [UCP__V_I2] = "i2",
-    [UCP__V_I4] = "i4",
-    [UCP__V_I8] = "i8",
-    [UCP__V_INT] = "int",
-    [UCP__V_R4] = "r4",
-    [UCP__V_R8] = "r8",
-    [UCP__V_NUMBER] = "number",
-    [UCP__V_FIXED_14_4] = "fixed.14.4",
-    [UCP__V_FLOAT] = "float",
-    [UCP__V_CHAR] = "char",
-    [UCP__V_STRING] = "string",
-    [UCP__V_DATE] = "date",
-    [UCP__V_DATETIME] = "dateTime",
-    [UCP__V_DATETIME_TZ] = "dateTime.tz",
-    [UCP__V_TIME] = "time",
-    [UCP__V_TIME_TZ] = "time.tz",
-    [UCP__V_BOOLEAN] = "boolean",
-    [UCP__V_BIN_BASE64] = "bin.base64",
-    [UCP__V_BIN_HEX] = "bin.hex",
-    [UCP__V_URI] = "uri",
-    [UCP__V_UUID] = "uuid",
-    [UCP__V_UNKNOWN] = "unknown",
+    [UCP_TYPE_UI1] = "ui1",
+    [UCP_TYPE_UI2] = "ui2",
+    [UCP_TYPE_UI4] = "ui4",
+    [UCP_TYPE_UI8] = "ui8",
+    [UCP_TYPE_I1] = "i1",
+    [UCP_TYPE_I2] = "i2",
+    [UCP_TYPE_I4] = "i4",
+    [UCP_TYPE_I8] = "i8",
+    [UCP_TYPE_INT] = "int",
+    [UCP_TYPE_R4] = "r4",
+    [UCP_TYPE_R8] = "r8",
+    [UCP_TYPE_NUMBER] = "number",
+    [UCP_TYPE_FIXED_14_4] = "fixed.14.4",
+    [UCP_TYPE_FLOAT] = "float",
+    [UCP_TYPE_CHAR] = "char",
+    [UCP_TYPE_STRING] = "string",
+    [UCP_TYPE_DATE] = "date",
+    [UCP_TYPE_DATETIME] = "dateTime",
+    [UCP_TYPE_DATETIME_TZ] = "dateTime.tz",
+    [UCP_TYPE_TIME] = "time",
+    [UCP_TYPE_TIME_TZ] = "time.tz",
+    [UCP_TYPE_BOOLEAN] = "boolean",
+    [UCP_TYPE_BIN_BASE64] = "bin.base64",
+    [UCP_TYPE_BIN_HEX] = "bin.hex",
+    [UCP_TYPE_URI] = "uri",
+    [UCP_TYPE_UUID] = "uuid",
 };
 
-ucp__vtype ucp__vtype_from_name(const char *name, size_t len) {
-  if (!name) return UCP__V_UNKNOWN;
-  for (int t = UCP__V_UI1; t <= UCP__V_UUID; t++) {
+ucp_type ucp__type_from_name(const char *name, size_t len) {
+  if (!name) return UCP_TYPE_UNKNOWN;
+  for (int t = UCP_TYPE_UI1; t <= UCP_TYPE_UUID; t++) {
     const char *n = type_names[t];
     if (strlen(n) == len && strncasecmp(n, name, len) == 0)
-      return (ucp__vtype)t;
+      return (ucp_type)t;
   }
-  return UCP__V_UNKNOWN;
+  return UCP_TYPE_UNKNOWN;
 }
 
-const char *ucp__vtype_name(ucp__vtype t) {
-  return (unsigned)t <= UCP__V_UUID ? type_names[t] : "unknown";
+const char *ucp_type_name(ucp_type t) {
+  return (int)t > 0 && (int)t < UCP_TYPE__COUNT ? type_names[t] : NULL;
 }
 
-int ucp__vtype_is_numeric(ucp__vtype t) {
-  return t >= UCP__V_UI1 && t <= UCP__V_FLOAT;
+int ucp__type_is_numeric(ucp_type t) {
+  return t >= UCP_TYPE_UI1 && t <= UCP_TYPE_FLOAT;
 }
 
-static int is_unsigned(ucp__vtype t) {
-  return t >= UCP__V_UI1 && t <= UCP__V_UI8;
+static int is_unsigned(ucp_type t) {
+  return t >= UCP_TYPE_UI1 && t <= UCP_TYPE_UI8;
 }
-static int is_signed(ucp__vtype t) {
-  return t >= UCP__V_I1 && t <= UCP__V_INT;
+static int is_signed(ucp_type t) {
+  return t >= UCP_TYPE_I1 && t <= UCP_TYPE_INT;
 }
-static int is_real(ucp__vtype t) { return t >= UCP__V_R4 && t <= UCP__V_FLOAT; }
+static int is_real(ucp_type t) { return t >= UCP_TYPE_R4 && t <= UCP_TYPE_FLOAT; }
 
 /* ------------------------------------------------------------ output */
 
@@ -153,29 +152,29 @@ static const struct {
   uint64_t max;
   const char *why;
 } urange[] = {
-    [UCP__V_UI1] = {255u, "ui1 takes 0..255"},
-    [UCP__V_UI2] = {65535u, "ui2 takes 0..65535"},
-    [UCP__V_UI4] = {4294967295u, "ui4 takes 0..4294967295"},
-    [UCP__V_UI8] = {UINT64_MAX, "ui8 takes 0..18446744073709551615"},
+    [UCP_TYPE_UI1] = {255u, "ui1 takes 0..255"},
+    [UCP_TYPE_UI2] = {65535u, "ui2 takes 0..65535"},
+    [UCP_TYPE_UI4] = {4294967295u, "ui4 takes 0..4294967295"},
+    [UCP_TYPE_UI8] = {UINT64_MAX, "ui8 takes 0..18446744073709551615"},
 };
 
 static const struct {
   int64_t min, max;
   const char *why;
 } srange[] = {
-    [UCP__V_I1 - UCP__V_I1] = {-128, 127, "i1 takes -128..127"},
-    [UCP__V_I2 - UCP__V_I1] = {-32768, 32767, "i2 takes -32768..32767"},
-    [UCP__V_I4 - UCP__V_I1] = {INT32_MIN, INT32_MAX,
+    [UCP_TYPE_I1 - UCP_TYPE_I1] = {-128, 127, "i1 takes -128..127"},
+    [UCP_TYPE_I2 - UCP_TYPE_I1] = {-32768, 32767, "i2 takes -32768..32767"},
+    [UCP_TYPE_I4 - UCP_TYPE_I1] = {INT32_MIN, INT32_MAX,
                                "i4 takes -2147483648..2147483647"},
-    [UCP__V_I8 - UCP__V_I1] = {INT64_MIN, INT64_MAX,
+    [UCP_TYPE_I8 - UCP_TYPE_I1] = {INT64_MIN, INT64_MAX,
                                "i8 takes -9223372036854775808..9223372036854775807"},
-    [UCP__V_INT - UCP__V_I1] = {INT32_MIN, INT32_MAX,
+    [UCP_TYPE_INT - UCP_TYPE_I1] = {INT32_MIN, INT32_MAX,
                                 "int takes -2147483648..2147483647"},
 };
 
 static const char WHY_INT[] = "not a decimal integer";
 
-static int parse_unsigned(ucp__vtype t, const char *s, size_t n, out *o,
+static int parse_unsigned(ucp_type t, const char *s, size_t n, out *o,
                           ucp__value *v, const char **why) {
   int neg = 0;
   if (n && (*s == '+' || *s == '-')) {
@@ -199,7 +198,7 @@ static int parse_unsigned(ucp__vtype t, const char *s, size_t n, out *o,
   return UCP_OK;
 }
 
-static int parse_signed(ucp__vtype t, const char *s, size_t n, out *o,
+static int parse_signed(ucp_type t, const char *s, size_t n, out *o,
                         ucp__value *v, const char **why) {
   int neg = 0;
   if (n && (*s == '+' || *s == '-')) {
@@ -208,7 +207,7 @@ static int parse_signed(ucp__vtype t, const char *s, size_t n, out *o,
   }
   uint64_t mag;
   int rc = digits_u64(s, n, &mag);
-  const char *range_why = srange[t - UCP__V_I1].why;
+  const char *range_why = srange[t - UCP_TYPE_I1].why;
   if (rc == NUM_SYNTAX) {
     *why = WHY_INT;
     return UCP_E_INVALIDARG;
@@ -231,7 +230,7 @@ static int parse_signed(ucp__vtype t, const char *s, size_t n, out *o,
     }
     x = (int64_t)mag;
   }
-  if (x < srange[t - UCP__V_I1].min || x > srange[t - UCP__V_I1].max) {
+  if (x < srange[t - UCP_TYPE_I1].min || x > srange[t - UCP_TYPE_I1].max) {
     *why = range_why;
     return UCP_E_INVALIDARG;
   }
@@ -303,7 +302,7 @@ static void shortest_real(double r, int single, char *tmp, size_t cap) {
   }
 }
 
-static int parse_real(ucp__vtype t, const char *s, size_t n, out *o,
+static int parse_real(ucp_type t, const char *s, size_t n, out *o,
                       ucp__value *v, const char **why) {
   static const char *const syntax_why[] = {
       "r4 must be a decimal number (no NaN or infinity)",
@@ -312,7 +311,7 @@ static int parse_real(ucp__vtype t, const char *s, size_t n, out *o,
       "", /* fixed.14.4 has its own parser */
       "float must be a decimal number (no NaN or infinity)",
   };
-  const char *sw = syntax_why[t - UCP__V_R4];
+  const char *sw = syntax_why[t - UCP_TYPE_R4];
   if (!real_syntax(s, n)) {
     *why = sw;
     return UCP_E_INVALIDARG;
@@ -328,7 +327,7 @@ static int parse_real(ucp__vtype t, const char *s, size_t n, out *o,
   errno = 0;
   double r = strtod(num, NULL);
   int range_err = errno == ERANGE && (r == HUGE_VAL || r == -HUGE_VAL);
-  int single = t == UCP__V_R4;
+  int single = t == UCP_TYPE_R4;
   /* FLT_MAX plus half an ulp (2^103): below it, a double rounds to a
    * finite float (exactly representable: (2^25 - 1) * 2^103). */
   const double flt_limit = (double)FLT_MAX + 0x1p103;
@@ -453,22 +452,22 @@ static const char WHY_TOD[] = "time of day out of range (00:00:00..23:59:59)";
 static const char WHY_ZONE[] =
     "time zone offset out of range (-14:00..+14:00)";
 
-static int parse_datetime(ucp__vtype t, const char *s, size_t n, out *o,
+static int parse_datetime(ucp_type t, const char *s, size_t n, out *o,
                           const char **why) {
   static const char *const syntax[] = {
-      [UCP__V_DATE - UCP__V_DATE] = "date must be YYYY-MM-DD",
-      [UCP__V_DATETIME - UCP__V_DATE] =
+      [UCP_TYPE_DATE - UCP_TYPE_DATE] = "date must be YYYY-MM-DD",
+      [UCP_TYPE_DATETIME - UCP_TYPE_DATE] =
           "dateTime must be YYYY-MM-DD[Thh:mm:ss[.fff]]",
-      [UCP__V_DATETIME_TZ - UCP__V_DATE] =
+      [UCP_TYPE_DATETIME_TZ - UCP_TYPE_DATE] =
           "dateTime.tz must be YYYY-MM-DD[Thh:mm:ss[.fff]][Z|+hh:mm|-hh:mm]",
-      [UCP__V_TIME - UCP__V_DATE] = "time must be hh:mm:ss[.fff]",
-      [UCP__V_TIME_TZ - UCP__V_DATE] =
+      [UCP_TYPE_TIME - UCP_TYPE_DATE] = "time must be hh:mm:ss[.fff]",
+      [UCP_TYPE_TIME_TZ - UCP_TYPE_DATE] =
           "time.tz must be hh:mm:ss[.fff][Z|+hh:mm|-hh:mm]",
   };
-  int has_date = t == UCP__V_DATE || t == UCP__V_DATETIME ||
-                 t == UCP__V_DATETIME_TZ;
-  int has_time = t != UCP__V_DATE;
-  int zone_ok = t == UCP__V_DATETIME_TZ || t == UCP__V_TIME_TZ;
+  int has_date = t == UCP_TYPE_DATE || t == UCP_TYPE_DATETIME ||
+                 t == UCP_TYPE_DATETIME_TZ;
+  int has_time = t != UCP_TYPE_DATE;
+  int zone_ok = t == UCP_TYPE_DATETIME_TZ || t == UCP_TYPE_TIME_TZ;
   size_t i = 0;
   int r;
   const char *range_why = NULL;
@@ -477,7 +476,7 @@ static int parse_datetime(ucp__vtype t, const char *s, size_t n, out *o,
     if (r == DT_SYNTAX) goto syntax;
     if (r == DT_RANGE) range_why = WHY_DAY;
     i = 10;
-    if (t == UCP__V_DATE) {
+    if (t == UCP_TYPE_DATE) {
       if (i != n) goto syntax;
     } else if (i < n && s[i] == 'T') {
       i++; /* a time must follow */
@@ -505,7 +504,7 @@ static int parse_datetime(ucp__vtype t, const char *s, size_t n, out *o,
   emit(o, s, n);
   return UCP_OK;
 syntax:
-  *why = syntax[t - UCP__V_DATE];
+  *why = syntax[t - UCP_TYPE_DATE];
   return UCP_E_INVALIDARG;
 }
 
@@ -700,13 +699,13 @@ static int parse_uuid(const char *s, size_t n, out *o, const char **why) {
 
 /* ------------------------------------------------------------ parse */
 
-int ucp__value_parse(ucp__vtype type, const char *s, size_t n, char *buf,
+int ucp__value_parse(ucp_type type, const char *s, size_t n, char *buf,
                      size_t cap, ucp__value *out_v, const char **why) {
   const char *dummy;
   if (!why) why = &dummy;
   *why = NULL;
   if (!out_v || (!s && n) || (!buf && cap) || (buf && !cap) ||
-      (unsigned)type > UCP__V_UUID) {
+      (unsigned)type > UCP_TYPE_UUID) {
     *why = "invalid argument";
     return UCP_E_INVALIDARG;
   }
@@ -721,23 +720,23 @@ int ucp__value_parse(ucp__vtype type, const char *s, size_t n, char *buf,
   int rc;
   if (is_unsigned(type)) rc = parse_unsigned(type, t, tn, &o, out_v, why);
   else if (is_signed(type)) rc = parse_signed(type, t, tn, &o, out_v, why);
-  else if (type == UCP__V_FIXED_14_4) rc = parse_fixed(t, tn, &o, out_v, why);
+  else if (type == UCP_TYPE_FIXED_14_4) rc = parse_fixed(t, tn, &o, out_v, why);
   else if (is_real(type)) rc = parse_real(type, t, tn, &o, out_v, why);
   else {
     switch (type) {
-      case UCP__V_CHAR: rc = parse_char(s, n, t, tn, &o, out_v, why); break;
-      case UCP__V_STRING:
-      case UCP__V_UNKNOWN: rc = parse_string(s, n, &o, why); break;
-      case UCP__V_DATE:
-      case UCP__V_DATETIME:
-      case UCP__V_DATETIME_TZ:
-      case UCP__V_TIME:
-      case UCP__V_TIME_TZ: rc = parse_datetime(type, t, tn, &o, why); break;
-      case UCP__V_BOOLEAN: rc = parse_boolean(t, tn, &o, out_v, why); break;
-      case UCP__V_BIN_BASE64: rc = parse_base64(t, tn, &o, out_v, why); break;
-      case UCP__V_BIN_HEX: rc = parse_hex(t, tn, &o, out_v, why); break;
-      case UCP__V_URI: rc = parse_uri(t, tn, &o, why); break;
-      case UCP__V_UUID: rc = parse_uuid(t, tn, &o, why); break;
+      case UCP_TYPE_CHAR: rc = parse_char(s, n, t, tn, &o, out_v, why); break;
+      case UCP_TYPE_STRING:
+      case UCP_TYPE_UNKNOWN: rc = parse_string(s, n, &o, why); break;
+      case UCP_TYPE_DATE:
+      case UCP_TYPE_DATETIME:
+      case UCP_TYPE_DATETIME_TZ:
+      case UCP_TYPE_TIME:
+      case UCP_TYPE_TIME_TZ: rc = parse_datetime(type, t, tn, &o, why); break;
+      case UCP_TYPE_BOOLEAN: rc = parse_boolean(t, tn, &o, out_v, why); break;
+      case UCP_TYPE_BIN_BASE64: rc = parse_base64(t, tn, &o, out_v, why); break;
+      case UCP_TYPE_BIN_HEX: rc = parse_hex(t, tn, &o, out_v, why); break;
+      case UCP_TYPE_URI: rc = parse_uri(t, tn, &o, why); break;
+      case UCP_TYPE_UUID: rc = parse_uuid(t, tn, &o, why); break;
       default: *why = "invalid argument"; rc = UCP_E_INVALIDARG; break;
     }
   }
@@ -773,7 +772,7 @@ int ucp__value_check_range(const ucp__value *v, const char *min,
     *why = "invalid argument";
     return UCP_E_INVALIDARG;
   }
-  if (!ucp__vtype_is_numeric(v->type)) return UCP_OK;
+  if (!ucp__type_is_numeric(v->type)) return UCP_OK;
   ucp__value lo, hi, st;
   int has_lo = present(min), has_hi = present(max), has_st = present(step);
   if (has_lo && bound(v, min, &lo) != UCP_OK) {
@@ -850,7 +849,7 @@ int ucp__value_check_list(const ucp__value *v, const char *const *allowed,
     *why = "value has no canonical text to compare";
     return UCP_E_INVALIDARG;
   }
-  int exact = v->type == UCP__V_STRING || v->type == UCP__V_UNKNOWN;
+  int exact = v->type == UCP_TYPE_STRING || v->type == UCP_TYPE_UNKNOWN;
   for (size_t i = 0; i < n; i++) {
     const char *a = allowed[i];
     if (!a) continue;

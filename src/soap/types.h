@@ -1,59 +1,25 @@
 /* types.h - the UPnP data types of UDA 2.0 §2.5 (state variables and
  * action arguments): names, validation and canonical text. Sans-I/O and
  * allocation-free: every function works on the caller's buffers.
- *
- * ucp__vtype is this module's own enum; src/xml/scpd.h has ucp__dtype with
- * the same members, and a later change merges the two. */
+ * The enum is the public ucp_type (upnpcp.h), shared with the SCPD model. */
 #ifndef UCP_SOAP_TYPES_H
 #define UCP_SOAP_TYPES_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-/* Same members in the same order as ucp__dtype (UNKNOWN first, 0), so
- * that a cast converts one to the other until the merge. */
-typedef enum ucp__vtype {
-  UCP__V_UNKNOWN = 0, /* a vendor type ("list"): validated as a string */
-  UCP__V_UI1,
-  UCP__V_UI2,
-  UCP__V_UI4,
-  UCP__V_UI8,
-  UCP__V_I1,
-  UCP__V_I2,
-  UCP__V_I4,
-  UCP__V_I8,
-  UCP__V_INT, /* an i4 */
-  UCP__V_R4,
-  UCP__V_R8,
-  UCP__V_NUMBER, /* an r8 */
-  UCP__V_FIXED_14_4,
-  UCP__V_FLOAT, /* an r8 */
-  UCP__V_CHAR,
-  UCP__V_STRING,
-  UCP__V_DATE,
-  UCP__V_DATETIME,
-  UCP__V_DATETIME_TZ,
-  UCP__V_TIME,
-  UCP__V_TIME_TZ,
-  UCP__V_BOOLEAN,
-  UCP__V_BIN_BASE64,
-  UCP__V_BIN_HEX,
-  UCP__V_URI,
-  UCP__V_UUID
-} ucp__vtype;
+#include "upnpcp.h"
 
 /* The type named `name` (len bytes, no NUL needed), case-insensitively:
  * SCPDs write "String" and "Boolean" (WeMo, the pupnp sample).
- * UCP__V_UNKNOWN for anything else, leading/trailing spaces included. */
-ucp__vtype ucp__vtype_from_name(const char *name, size_t len);
-/* The UDA spelling ("fixed.14.4", "dateTime.tz", ...); "unknown". */
-const char *ucp__vtype_name(ucp__vtype t);
+ * UCP_TYPE_UNKNOWN for anything else, leading/trailing spaces included. */
+ucp_type ucp__type_from_name(const char *name, size_t len);
 /* 1 for the numeric types (ui*, i*, int, r4, r8, number, fixed.14.4,
  * float): the ones allowedValueRange applies to. */
-int ucp__vtype_is_numeric(ucp__vtype t);
+int ucp__type_is_numeric(ucp_type t);
 
 typedef struct ucp__value {
-  ucp__vtype type;
+  ucp_type type;
   union {
     uint64_t u; /* ui*; char: the code point; bin.*: decoded byte count */
     int64_t i;  /* i*, int */
@@ -93,7 +59,7 @@ typedef struct ucp__value {
  * too small for its type reads as 0. Reals are read and written in the
  * "C" locale whatever the program's LC_NUMERIC; at most 400 characters.
  */
-int ucp__value_parse(ucp__vtype type, const char *s, size_t n, char *buf,
+int ucp__value_parse(ucp_type type, const char *s, size_t n, char *buf,
                      size_t cap, ucp__value *out, const char **why);
 
 /*

@@ -11,6 +11,7 @@
 #include <uv.h>
 
 #include "../core/mem.h"
+#include "../control/control.h"
 #include "../core/op.h"
 #include "../device/device.h"
 #include "ssdp.h"
@@ -429,14 +430,17 @@ static void refresh(search_op *op, ucp_found *f, const ucp__ssdp_msg *m,
   /* A value first learnt is no change (an answer may lack what a NOTIFY
    * carries); only a known value that differs is. */
   int64_t boot = m->nts == UCP__NTS_UPDATE ? m->nextbootid : m->bootid;
+  int rebooted = 0; /* or reconfigured: its SCPDs may have changed */
   if (boot >= 0 && boot != f->bootid) {
-    changed |= f->bootid >= 0;
+    rebooted |= f->bootid >= 0;
     f->bootid = boot;
   }
   if (m->configid >= 0 && m->configid != f->configid) {
-    changed |= f->configid >= 0;
+    rebooted |= f->configid >= 0;
     f->configid = m->configid;
   }
+  if (rebooted) ucp__scpd_cache_forget(op->base.cp, f->udn);
+  changed |= rebooted;
   if (m->max_age) f->max_age = m->max_age;
   uint64_t now = ucp__now_ms();
   f->expires_ms = now + (uint64_t)f->max_age * 1000u;

@@ -700,6 +700,7 @@ static int build_arrays(ucp__arena *a, ucp_device *dev) {
 static int flatten(ucp_description *d, ucp_device *dev, size_t cap) {
   if (d->ndevices >= cap) return UCP_E_INTERNAL;
   d->devices[d->ndevices++] = dev;
+  dev->desc = d;
   int rc = build_arrays(&d->arena, dev);
   for (size_t i = 0; rc == UCP_OK && i < dev->nchildren; i++)
     rc = flatten(d, dev->children[i], cap);

@@ -34,6 +34,7 @@ struct ucp_device {
   const char *f[UCP_DEVICE__FIELD_COUNT];
   const char *presentation_raw;
   const ucp_device *parent;
+  const struct ucp_description *desc; /* the tree it belongs to */
   ucp_device **children;
   size_t nchildren;
   ucp_service **services;

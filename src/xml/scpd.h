@@ -25,35 +25,18 @@
 #include "../core/arena.h"
 #include "upnpcp.h"
 
-/* UDA 2.0 table 2-13 data types. */
-typedef enum ucp__dtype {
-  UCP__T_UNKNOWN = 0,
-  UCP__T_UI1, UCP__T_UI2, UCP__T_UI4, UCP__T_UI8,
-  UCP__T_I1, UCP__T_I2, UCP__T_I4, UCP__T_I8, UCP__T_INT,
-  UCP__T_R4, UCP__T_R8, UCP__T_NUMBER, UCP__T_FIXED_14_4, UCP__T_FLOAT,
-  UCP__T_CHAR, UCP__T_STRING,
-  UCP__T_DATE, UCP__T_DATETIME, UCP__T_DATETIME_TZ, UCP__T_TIME,
-  UCP__T_TIME_TZ,
-  UCP__T_BOOLEAN, UCP__T_BIN_BASE64, UCP__T_BIN_HEX, UCP__T_URI, UCP__T_UUID
-} ucp__dtype;
-#define UCP__T__COUNT (UCP__T_UUID + 1)
-
-/* The type named by the `len` bytes at `name` (no NUL needed), compared
- * case-insensitively ("String", "Boolean" in WeMo and pupnp's sample);
- * UCP__T_UNKNOWN for any other name ("list" in WeMo). */
-ucp__dtype ucp__dtype_from_name(const char *name, size_t len);
-/* The UDA spelling ("dateTime.tz"), or NULL for UCP__T_UNKNOWN and values
- * outside the enum. */
-const char *ucp__dtype_name(ucp__dtype t);
+/* Data types: the public ucp_type (upnpcp.h); names and values are in
+ * src/soap/types.h. */
+#include "../soap/types.h"
 
 /* 1 when `name` matches [A-Za-z_][A-Za-z0-9_.-]*: safe as an XML element
  * name in a SOAP body and in SOAPACTION. Any length. NULL gives 0. The
  * parser keeps other names and records a warning. */
 int ucp__scpd_name_valid(const char *name);
 
-typedef struct ucp__statevar {
+typedef struct ucp_statevar {
   const char *name;
-  ucp__dtype type;
+  ucp_type type;
   const char *type_name;     /* as written (trimmed); NULL if no <dataType> */
   const char *default_value; /* NULL if absent */
   int send_events;           /* sendEvents="yes|no" (any case); default 1 */
@@ -66,7 +49,7 @@ typedef struct ucp__statevar {
 
 typedef enum ucp__dir { UCP__DIR_IN = 1, UCP__DIR_OUT } ucp__dir;
 
-typedef struct ucp__arg {
+typedef struct ucp_argument {
   const char *name;
   ucp__dir dir;
   int retval;                 /* <retval/> was present */
@@ -76,14 +59,14 @@ typedef struct ucp__arg {
                                  variable (WeMo) or is absent */
 } ucp__arg;
 
-typedef struct ucp__action {
+typedef struct ucp_action {
   const char *name;
   ucp__arg *args;             /* document order: in and out may interleave */
   size_t nargs;
   size_t nin, nout;
 } ucp__action;
 
-typedef struct ucp__scpd {
+typedef struct ucp_scpd {
   atomic_long refs;
   ucp__arena arena;
   int spec_major, spec_minor; /* 0 when absent or unreadable */

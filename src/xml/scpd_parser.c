@@ -157,32 +157,6 @@ static int ascii_ieq(const char *s, const char *lit) {
   return ascii_ieq_n(s, strlen(s), lit);
 }
 
-static const char *const dtype_names[UCP__T__COUNT] = {
-    [UCP__T_UNKNOWN] = NULL,
-    [UCP__T_UI1] = "ui1", [UCP__T_UI2] = "ui2", [UCP__T_UI4] = "ui4",
-    [UCP__T_UI8] = "ui8", [UCP__T_I1] = "i1", [UCP__T_I2] = "i2",
-    [UCP__T_I4] = "i4", [UCP__T_I8] = "i8", [UCP__T_INT] = "int",
-    [UCP__T_R4] = "r4", [UCP__T_R8] = "r8", [UCP__T_NUMBER] = "number",
-    [UCP__T_FIXED_14_4] = "fixed.14.4", [UCP__T_FLOAT] = "float",
-    [UCP__T_CHAR] = "char", [UCP__T_STRING] = "string",
-    [UCP__T_DATE] = "date", [UCP__T_DATETIME] = "dateTime",
-    [UCP__T_DATETIME_TZ] = "dateTime.tz", [UCP__T_TIME] = "time",
-    [UCP__T_TIME_TZ] = "time.tz", [UCP__T_BOOLEAN] = "boolean",
-    [UCP__T_BIN_BASE64] = "bin.base64", [UCP__T_BIN_HEX] = "bin.hex",
-    [UCP__T_URI] = "uri", [UCP__T_UUID] = "uuid",
-};
-
-ucp__dtype ucp__dtype_from_name(const char *name, size_t len) {
-  if (!name) return UCP__T_UNKNOWN;
-  for (int t = 1; t < UCP__T__COUNT; t++)
-    if (ascii_ieq_n(name, len, dtype_names[t])) return (ucp__dtype)t;
-  return UCP__T_UNKNOWN;
-}
-
-const char *ucp__dtype_name(ucp__dtype t) {
-  return (int)t > 0 && (int)t < UCP__T__COUNT ? dtype_names[t] : NULL;
-}
-
 static int ascii_alpha(unsigned char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
@@ -379,8 +353,8 @@ static void store_text(ucp__scpd_parser *p, unsigned char ctx) {
         break;
       }
       var->v.type_name = v;
-      var->v.type = ucp__dtype_from_name(v, strlen(v));
-      if (var->v.type == UCP__T_UNKNOWN)
+      var->v.type = ucp__type_from_name(v, strlen(v));
+      if (var->v.type == UCP_TYPE_UNKNOWN)
         warn(p, "unknown dataType '%.64s' (kept as written)", v);
       break;
     case C_VAR_DEFAULT:

@@ -5,7 +5,8 @@
  * connection, so a stalled or dripping connection never blocks the others.
  * Every wait is done in steps of at most SIM_STEP_MS checking the per-sim
  * stop flag, which bounds the time ucp_sim_stop() needs to join the
- * connection threads. The SSDP side (sim_ssdp.c) is optional.
+ * connection threads. The SSDP side (sim_ssdp.c) is optional; the SOAP
+ * control side is sim_soap.c (this file does its HTTP part).
  */
 #include "sim.h"
 
@@ -22,13 +23,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
 
-#define SIM_CONN_LIMIT 512u
+#define SIM_CONN_LIMIT 512u /* >= 256: 128 concurrent keep-alive bench
+                               connections, plus slack */
+#define SIM_BACKLOG 1024u   /* 128 connects at once must not overflow it */
 #define SIM_CONN_TIMEOUT_S 30u
 #define SIM_MEM_LIMIT ((size_t)1024 * 1024) /* per connection; /bigheader */
 #define SIM_STEP_MS 20u
@@ -74,6 +78,7 @@ struct ucp_sim {
   sim_dev *devs;
   int ndevs;
   ucp__sim_ssdp *ssdp; /* NULL without SSDP */
+  ucp__sim_ctl *ctl;   /* control state of every device (sim_soap.c) */
   sim_doc scpd_sp;     /* documents shared by all devices */
   sim_doc scpd_dim;
   sim_doc malformed;
@@ -302,11 +307,13 @@ enum {
   SIM_M_POST = 1u << 2,
   SIM_M_SUBSCRIBE = 1u << 3,
   SIM_M_UNSUBSCRIBE = 1u << 4,
-  SIM_M_READ = SIM_M_GET | SIM_M_HEAD
+  SIM_M_MPOST = 1u << 5, /* RFC 2774 mandatory POST (UDA 1.0 3.2.1) */
+  SIM_M_READ = SIM_M_GET | SIM_M_HEAD,
+  SIM_M_CONTROL = SIM_M_POST | SIM_M_MPOST
 };
 
-static const char *const sim_method_names[] = {"GET", "HEAD", "POST",
-                                               "SUBSCRIBE", "UNSUBSCRIBE"};
+static const char *const sim_method_names[] = {
+    "GET", "HEAD", "POST", "SUBSCRIBE", "UNSUBSCRIBE", "M-POST"};
 #define SIM_NMETHODS (sizeof sim_method_names / sizeof sim_method_names[0])
 
 /* Per-request state, freed by sim_completed(). */
@@ -405,6 +412,11 @@ typedef struct sim_stream {
   uint64_t total;        /* body length */
   uint64_t limit;        /* abort the connection at this offset */
   uint64_t interval_ms;  /* delay before each byte after the first */
+  uint64_t stall_at;     /* with stall_ms: one wait before this offset */
+  uint64_t stall_ms;
+  size_t piece;          /* at most this much per read (chunks); 0 = any */
+  bool rst;              /* abort at limit with a TCP reset */
+  bool stalled;
   struct MHD_Connection *conn; /* the one connection using this stream */
 } sim_stream;
 
@@ -435,36 +447,86 @@ static void sim_stream_fill(const sim_stream *st, uint64_t pos, char *buf,
   }
 }
 
-static ssize_t sim_stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
-  sim_stream *st = cls;
-  if (atomic_load(&st->sim->stopping) || pos >= st->limit)
-    return MHD_CONTENT_READER_END_WITH_ERROR;
-  if (pos >= st->total) return MHD_CONTENT_READER_END_OF_STREAM;
+/* Before the bytes at pos: the drip interval, or the one stall. */
+static bool sim_stream_pace(sim_stream *st, uint64_t pos) {
   if (st->interval_ms && pos > 0 &&
       !sim_wait_ms(st->sim, st->conn, st->interval_ms))
-    return MHD_CONTENT_READER_END_WITH_ERROR;
+    return false;
+  if (st->stall_ms && !st->stalled && pos > 0 && pos >= st->stall_at) {
+    st->stalled = true;
+    return sim_wait_ms(st->sim, st->conn, st->stall_ms);
+  }
+  return true;
+}
+
+/* How much the read at pos returns: each one is sent before the next. */
+static size_t sim_stream_room(const sim_stream *st, uint64_t pos,
+                              size_t max) {
   uint64_t n = st->total - pos;
   if (n > st->limit - pos) n = st->limit - pos;
   if (st->interval_ms && n > 1) n = 1;
+  if (st->stall_ms && !st->stalled && pos < st->stall_at &&
+      n > st->stall_at - pos)
+    n = st->stall_at - pos;
+  if (st->piece && n > st->piece) n = st->piece;
   if (n > max) n = max;
   if (n > SSIZE_MAX) n = SSIZE_MAX;
-  sim_stream_fill(st, pos, buf, (size_t)n);
+  return (size_t)n;
+}
+
+/* SO_LINGER 0: when MHD closes the socket the kernel sends an RST. */
+static ssize_t sim_stream_abort(const sim_stream *st) {
+  const union MHD_ConnectionInfo *ci =
+      st->rst ? MHD_get_connection_info(st->conn,
+                                        MHD_CONNECTION_INFO_CONNECTION_FD)
+              : NULL;
+  if (ci) {
+    struct linger lg = {1, 0};
+    (void)setsockopt(ci->connect_fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+  }
+  return MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static ssize_t sim_stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
+  sim_stream *st = cls;
+  if (atomic_load(&st->sim->stopping)) return MHD_CONTENT_READER_END_WITH_ERROR;
+  if (pos >= st->limit) return sim_stream_abort(st);
+  if (pos >= st->total) return MHD_CONTENT_READER_END_OF_STREAM;
+  if (!sim_stream_pace(st, pos)) return MHD_CONTENT_READER_END_WITH_ERROR;
+  size_t n = sim_stream_room(st, pos, max);
+  sim_stream_fill(st, pos, buf, n);
   return (ssize_t)n;
 }
 
-/* chunked: no Content-Length, MHD uses chunked encoding (RFC 7230 4.1). */
-static enum MHD_Result sim_reply_stream(sim_req *r, const sim_stream *tmpl,
-                                        bool chunked, size_t block) {
-  sim_stream *st = malloc(sizeof *st);
-  if (!st) return MHD_NO;
+/*
+ * A response reading tmpl; head and tail are copied into the same block,
+ * so they may live on the caller's stack. chunked: no Content-Length, MHD
+ * uses chunked encoding (RFC 7230 4.1).
+ */
+static struct MHD_Response *sim_stream_response(sim_req *r,
+                                                const sim_stream *tmpl,
+                                                bool chunked, size_t block) {
+  sim_stream *st = malloc(sizeof *st + tmpl->head_len + tmpl->tail_len);
+  if (!st) return NULL;
   *st = *tmpl;
+  char *copy = (char *)(st + 1);
+  memcpy(copy, tmpl->head, tmpl->head_len);
+  memcpy(copy + tmpl->head_len, tmpl->tail, tmpl->tail_len);
+  st->head = copy;
+  st->tail = copy + tmpl->head_len;
   st->sim = r->sim;
   st->conn = r->conn;
   uint64_t size = chunked ? MHD_SIZE_UNKNOWN : st->total;
   struct MHD_Response *resp =
       MHD_create_response_from_callback(size, block, sim_stream_read, st, free);
   if (!resp) free(st);
-  return sim_queue(r, MHD_HTTP_OK, resp, SIM_CT_XML);
+  return resp;
+}
+
+static enum MHD_Result sim_reply_stream(sim_req *r, const sim_stream *tmpl,
+                                        bool chunked, size_t block) {
+  return sim_queue(r, MHD_HTTP_OK, sim_stream_response(r, tmpl, chunked, block),
+                   SIM_CT_XML);
 }
 
 /* A stream of the description, padded with spaces or cut to total. */
@@ -685,11 +747,9 @@ static enum MHD_Result sim_echo_header(void *cls, enum MHD_ValueKind kind,
  * received, as text, so tests can check what the client really sent. */
 static enum MHD_Result sim_h_echo(sim_req *r) {
   sim_buf b = {0};
-  static const char *const names[] = {"GET", "HEAD", "POST", "SUBSCRIBE",
-                                      "UNSUBSCRIBE"};
   const char *m = "?";
-  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-    if (r->method == (1u << i)) m = names[i];
+  for (size_t i = 0; i < SIM_NMETHODS; i++)
+    if (r->method == (1u << i)) m = sim_method_names[i];
   sim_buf_str(&b, "method ");
   sim_buf_str(&b, m);
   sim_buf_str(&b, "\n");
@@ -741,6 +801,263 @@ static enum MHD_Result sim_h_otherhost(sim_req *r) {
 }
 
 /* ------------------------------------------------------------------ */
+/* Handlers: control (UDA 1.0/2.0 section 3.2; sim_soap.c executes)   */
+/* ------------------------------------------------------------------ */
+
+#define SIM_SOAP_ENV_NS "http://schemas.xmlsoap.org/soap/envelope/"
+#define SIM_CTL_MS_DEF 2000u
+#define SIM_CTL_MS_MAX 60000u
+#define SIM_OVERSIZED_DEF ((uint64_t)2 * 1024 * 1024)
+#define SIM_OVERSIZED_MAX ((uint64_t)64 * 1024 * 1024)
+#define SIM_CHUNK_PIECE 64u
+
+static enum MHD_Result sim_method_not_allowed(sim_req *r, unsigned methods);
+
+typedef struct sim_cfault sim_cfault;
+
+/* A fault chosen by "?fault=NAME" and its numbers. */
+typedef struct sim_cparams {
+  const sim_cfault *k;
+  uint64_t ms, bytes;
+} sim_cparams;
+
+/* Sends a successful (200) outcome of sim_soap.c. */
+typedef enum MHD_Result (*sim_creply)(sim_req *r, const ucp__sim_soap_out *o,
+                                      const sim_cparams *p);
+
+struct sim_cfault {
+  const char *name;
+  bool executes;   /* false: the action is only checked */
+  bool wait_first; /* slow: ms before anything else */
+  bool post_405;   /* mpost: POST is refused */
+  sim_creply reply;
+};
+
+/* UDA 2.0 section 3.2.2: responses carry an empty EXT header. MHD refuses
+ * an empty value; a space is optional whitespace, which readers trim. */
+static enum MHD_Result sim_queue_ctl(sim_req *r, unsigned status,
+                                     struct MHD_Response *resp) {
+  if (resp) MHD_add_response_header(resp, "EXT", " ");
+  return sim_queue(r, status, resp, SIM_CT_XML);
+}
+
+/* Also every error outcome: 400/503 as text, UPnPError as XML. */
+static enum MHD_Result sim_cr_normal(sim_req *r, const ucp__sim_soap_out *o,
+                                     const sim_cparams *p) {
+  (void)p;
+  struct MHD_Response *resp = MHD_create_response_from_buffer(
+      o->len, (void *)(uintptr_t)o->body, MHD_RESPMEM_MUST_COPY);
+  if (o->status == MHD_HTTP_OK || o->status == MHD_HTTP_INTERNAL_SERVER_ERROR)
+    return sim_queue_ctl(r, o->status, resp);
+  return sim_queue(r, o->status, resp, o->ctype);
+}
+
+static sim_stream sim_out_stream(const ucp__sim_soap_out *o) {
+  sim_stream st = {0};
+  st.head = o->body;
+  st.head_len = o->len;
+  st.tail = "";
+  st.pad = ' ';
+  st.total = o->len;
+  st.limit = UINT64_MAX;
+  return st;
+}
+
+static enum MHD_Result sim_reply_ctl_stream(sim_req *r, const sim_stream *st,
+                                            bool chunked) {
+  return sim_queue_ctl(r, MHD_HTTP_OK,
+                       sim_stream_response(r, st, chunked, SIM_BLOCK));
+}
+
+static enum MHD_Result sim_cr_stall(sim_req *r, const ucp__sim_soap_out *o,
+                                    const sim_cparams *p) {
+  sim_stream st = sim_out_stream(o);
+  st.stall_at = o->head_len;
+  st.stall_ms = p->ms;
+  return sim_reply_ctl_stream(r, &st, false);
+}
+
+static enum MHD_Result sim_cr_chunked(sim_req *r, const ucp__sim_soap_out *o,
+                                      const sim_cparams *p) {
+  (void)p;
+  sim_stream st = sim_out_stream(o);
+  st.piece = SIM_CHUNK_PIECE;
+  return sim_reply_ctl_stream(r, &st, true);
+}
+
+/* o is the head alone (not executed): claim more, send it, reset. */
+static enum MHD_Result sim_cr_reset(sim_req *r, const ucp__sim_soap_out *o,
+                                    const sim_cparams *p) {
+  (void)p;
+  sim_stream st = sim_out_stream(o);
+  st.total = o->len + SIM_RESET_LEN;
+  st.limit = o->len;
+  st.rst = true;
+  return sim_reply_ctl_stream(r, &st, false);
+}
+
+/* The first out-argument's value becomes p->bytes of 'x', streamed. */
+static enum MHD_Result sim_cr_oversized(sim_req *r,
+                                        const ucp__sim_soap_out *o,
+                                        const sim_cparams *p) {
+  sim_stream st = sim_out_stream(o);
+  st.head_len = o->val_start;
+  st.tail = o->body + o->val_end;
+  st.tail_len = o->len - o->val_end;
+  st.pad = o->nout ? 'x' : ' ';
+  st.total = o->val_start + p->bytes + st.tail_len;
+  return sim_reply_ctl_stream(r, &st, false);
+}
+
+static enum MHD_Result sim_cr_malformed(sim_req *r,
+                                        const ucp__sim_soap_out *o,
+                                        const sim_cparams *p) {
+  (void)p;
+  static const char tail[] = "<broken>\n";
+  char buf[UCP__SIM_SOAP_OUT_MAX + sizeof tail];
+  memcpy(buf, o->body, o->head_len);
+  memcpy(buf + o->head_len, tail, sizeof tail);
+  struct MHD_Response *resp = MHD_create_response_from_buffer(
+      o->head_len + sizeof tail - 1, buf, MHD_RESPMEM_MUST_COPY);
+  return sim_queue_ctl(r, MHD_HTTP_OK, resp);
+}
+
+static enum MHD_Result sim_cr_500(sim_req *r, const ucp__sim_soap_out *o,
+                                  const sim_cparams *p) {
+  (void)o;
+  (void)p;
+  static const char html[] =
+      "<html><body><h1>500 Internal Server Error</h1></body></html>\n";
+  return sim_reply_static(r, MHD_HTTP_INTERNAL_SERVER_ERROR, html,
+                          sizeof html - 1, "text/html");
+}
+
+static enum MHD_Result sim_cr_empty(sim_req *r, const ucp__sim_soap_out *o,
+                                    const sim_cparams *p) {
+  (void)o;
+  (void)p;
+  struct MHD_Response *resp =
+      MHD_create_response_from_buffer(0, (void *)(uintptr_t)"",
+                                      MHD_RESPMEM_PERSISTENT);
+  return sim_queue_ctl(r, MHD_HTTP_OK, resp);
+}
+
+static const sim_cfault sim_cfaults[] = {
+    {"slow", true, true, false, sim_cr_normal},
+    {"stall_body", true, false, false, sim_cr_stall},
+    {"chunked", true, false, false, sim_cr_chunked},
+    {"oversized", true, false, false, sim_cr_oversized},
+    {"mpost", true, false, true, sim_cr_normal},
+    {"reset", false, false, false, sim_cr_reset},
+    {"malformed", false, false, false, sim_cr_malformed},
+    {"500", false, false, false, sim_cr_500},
+    {"empty", false, false, false, sim_cr_empty},
+};
+
+static const sim_cfault sim_cfault_none = {"", true, false, false,
+                                           sim_cr_normal};
+
+/* False for an unknown fault name or a bad number (400). */
+static bool sim_ctl_params(sim_req *r, sim_cparams *p) {
+  const char *name =
+      MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "fault");
+  p->k = name ? NULL : &sim_cfault_none;
+  for (size_t i = 0; name && i < sizeof sim_cfaults / sizeof sim_cfaults[0];
+       i++)
+    if (strcmp(name, sim_cfaults[i].name) == 0) p->k = &sim_cfaults[i];
+  return p->k &&
+         sim_qnum(r, "ms", SIM_CTL_MS_DEF, SIM_CTL_MS_MAX, &p->ms) &&
+         sim_qnum(r, "bytes", SIM_OVERSIZED_DEF, SIM_OVERSIZED_MAX, &p->bytes);
+}
+
+/* MAN: "http://schemas.xmlsoap.org/soap/envelope/"; ns=NN (RFC 2774
+ * section 2, quotes optional): copies NN. */
+static bool sim_man_ns(const char *man, char *ns, size_t cap) {
+  const char *p = man + strspn(man, " \t");
+  bool quoted = *p == '"';
+  if (quoted) p++;
+  size_t n = strlen(SIM_SOAP_ENV_NS);
+  if (strncmp(p, SIM_SOAP_ENV_NS, n) != 0) return false;
+  p += n;
+  if (quoted && *p != '"') return false;
+  if (quoted) p++;
+  if (*p && *p != ';' && *p != ' ' && *p != '\t') return false;
+  while ((p = strchr(p, ';')) != NULL) {
+    p++;
+    p += strspn(p, " \t");
+    if (strncasecmp(p, "ns=", 3) != 0) continue;
+    p += 3;
+    size_t k = strspn(p, "0123456789abcdefghijklmnopqrstuvwxyz"
+                         "ABCDEFGHIJKLMNOPQRSTUVWXYZ");
+    if (k == 0 || k >= cap) return false;
+    memcpy(ns, p, k);
+    ns[k] = '\0';
+    return true;
+  }
+  return false;
+}
+
+/*
+ * POST: the SOAPACTION header. M-POST (UDA 1.0 section 3.2.1): the
+ * NN-SOAPACTION header named by MAN's ns. False when an M-POST's MAN does
+ * not declare the SOAP envelope extension (510).
+ */
+static bool sim_soapaction(sim_req *r, const char **out) {
+  *out = NULL;
+  if (r->method != SIM_M_MPOST) {
+    *out = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "SOAPACTION");
+    return true;
+  }
+  const char *man = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "MAN");
+  char ns[16], key[32];
+  if (!man || !sim_man_ns(man, ns, sizeof ns)) return false;
+  snprintf(key, sizeof key, "%s-SOAPACTION", ns);
+  *out = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, key);
+  return true;
+}
+
+/* Per TCP connection (socket context): its reused expat parser. */
+typedef struct sim_conn {
+  void *parser;
+} sim_conn;
+
+static void **sim_parser_slot(sim_req *r) {
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+  sim_conn *c = ci ? ci->socket_context : NULL;
+  return c ? &c->parser : NULL;
+}
+
+static enum MHD_Result sim_h_ctl(sim_req *r, int svc) {
+  sim_cparams p;
+  const char *action;
+  if (!sim_ctl_params(r, &p))
+    return sim_reply_text(r, MHD_HTTP_BAD_REQUEST,
+                          "unknown fault or bad query parameter\n");
+  if (p.k->post_405 && r->method == SIM_M_POST)
+    return sim_method_not_allowed(r, SIM_M_MPOST);
+  if (!sim_soapaction(r, &action))
+    return sim_reply_text(r, MHD_HTTP_NOT_EXTENDED,
+                          "M-POST needs MAN: \"" SIM_SOAP_ENV_NS "\"; ns=NN\n");
+  if (p.k->wait_first && !sim_wait_ms(r->sim, r->conn, p.ms))
+    return MHD_NO; /* stopping, or the client went away: not executed */
+  ucp__sim_soap_in in = {(int)(r->dev - r->sim->devs), svc, action, r->body,
+                         r->body_len, sim_parser_slot(r), p.k->executes};
+  ucp__sim_soap_out o;
+  ucp__sim_soap_handle(r->sim->ctl, &in, &o);
+  if (o.status != MHD_HTTP_OK) return sim_cr_normal(r, &o, &p);
+  return p.k->reply(r, &o, &p);
+}
+
+static enum MHD_Result sim_h_ctl_sp(sim_req *r) {
+  return sim_h_ctl(r, UCP__SIM_SVC_SWITCHPOWER);
+}
+
+static enum MHD_Result sim_h_ctl_dim(sim_req *r) {
+  return sim_h_ctl(r, UCP__SIM_SVC_DIMMING);
+}
+
+/* ------------------------------------------------------------------ */
 /* Dispatch                                                           */
 /* ------------------------------------------------------------------ */
 
@@ -773,8 +1090,11 @@ static const sim_route sim_routes[] = {
     {"/fault/redirect", false, SIM_M_READ, sim_h_redirect},
     {"/fault/otherhost", false, SIM_M_READ, sim_h_otherhost},
     {"/fault/chunked", false, SIM_M_READ, sim_h_chunked},
-    {"/echo", false, SIM_M_READ | SIM_M_POST | SIM_M_SUBSCRIBE | SIM_M_UNSUBSCRIBE,
+    {"/echo", false,
+     SIM_M_READ | SIM_M_CONTROL | SIM_M_SUBSCRIBE | SIM_M_UNSUBSCRIBE,
      sim_h_echo},
+    {"/ctl/SwitchPower", false, SIM_M_CONTROL, sim_h_ctl_sp},
+    {"/ctl/Dimming", false, SIM_M_CONTROL, sim_h_ctl_dim},
 };
 
 static const sim_route *sim_find_route(const char *url) {
@@ -788,7 +1108,7 @@ static const sim_route *sim_find_route(const char *url) {
 }
 
 static enum MHD_Result sim_method_not_allowed(sim_req *r, unsigned methods) {
-  char allow[64] = "";
+  char allow[80] = "";
   for (size_t i = 0; i < SIM_NMETHODS; i++) {
     if (!(methods & (1u << i))) continue;
     if (allow[0]) strcat(allow, ", ");
@@ -866,15 +1186,22 @@ static void sim_completed(void *cls, struct MHD_Connection *conn,
   *req_cls = NULL;
 }
 
-/* Counts accepted TCP connections (keep-alive checks). */
+/* Counts accepted TCP connections (keep-alive checks) and gives each a
+ * sim_conn (NULL when out of memory: its parser is then not reused). */
 static void sim_on_connection(void *cls, struct MHD_Connection *conn,
                               void **socket_ctx,
                               enum MHD_ConnectionNotificationCode code) {
   sim_dev *d = cls;
   (void)conn;
-  (void)socket_ctx;
-  if (code == MHD_CONNECTION_NOTIFY_STARTED)
+  if (code == MHD_CONNECTION_NOTIFY_STARTED) {
     atomic_fetch_add(&d->sim->connections, 1);
+    *socket_ctx = calloc(1, sizeof(sim_conn));
+  } else if (code == MHD_CONNECTION_NOTIFY_CLOSED && *socket_ctx) {
+    sim_conn *c = *socket_ctx;
+    ucp__sim_soap_parser_free(c->parser);
+    free(c);
+    *socket_ctx = NULL;
+  }
 }
 
 /*
@@ -909,6 +1236,7 @@ static void sim_free(ucp_sim *s) {
     free(s->devs[i].udn);
   }
   free(s->devs);
+  ucp__sim_ctl_free(s->ctl);
   sim_free_docs(s);
   free(s->serve_dir);
   free(s);
@@ -948,6 +1276,7 @@ static struct MHD_Daemon *sim_start_daemon(sim_dev *d,
   return MHD_start_daemon(
       flags, port, NULL, NULL, sim_access, d, MHD_OPTION_SOCK_ADDR, sa,
       MHD_OPTION_CONNECTION_LIMIT, SIM_CONN_LIMIT,
+      MHD_OPTION_LISTEN_BACKLOG_SIZE, SIM_BACKLOG,
       MHD_OPTION_CONNECTION_TIMEOUT, SIM_CONN_TIMEOUT_S,
       MHD_OPTION_CONNECTION_MEMORY_LIMIT, SIM_MEM_LIMIT,
       MHD_OPTION_NOTIFY_COMPLETED, sim_completed, d,
@@ -1062,6 +1391,7 @@ static int sim_init(ucp_sim *s, const ucp_sim_opts *o, int ndevs) {
   if (o->serve_dir && !(s->serve_dir = strdup(o->serve_dir))) return -1;
   if (!(s->devs = calloc((size_t)ndevs, sizeof *s->devs))) return -1;
   s->ndevs = ndevs;
+  if (!(s->ctl = ucp__sim_ctl_new(ndevs))) return -1;
   for (int i = 0; i < ndevs; i++)
     if (sim_init_dev(s, i, uuid, name) != 0) return -1;
   return sim_build_docs(s);
@@ -1213,6 +1543,26 @@ uint64_t ucp_sim_requests(const ucp_sim *s) {
 
 uint64_t ucp_sim_connections(const ucp_sim *s) {
   return (uint64_t)atomic_load(&((ucp_sim *)(uintptr_t)s)->connections);
+}
+
+int ucp_sim_switch_status(const ucp_sim *s, int dev) {
+  return ucp__sim_ctl_switch_status(s->ctl, dev);
+}
+
+unsigned ucp_sim_load_level(const ucp_sim *s, int dev) {
+  return ucp__sim_ctl_load_level(s->ctl, dev);
+}
+
+uint64_t ucp_sim_actions(const ucp_sim *s) {
+  return ucp__sim_ctl_actions(s->ctl);
+}
+
+uint64_t ucp_sim_faults_sent(const ucp_sim *s) {
+  return ucp__sim_ctl_faults(s->ctl);
+}
+
+uint64_t ucp_sim_state_changes(const ucp_sim *s) {
+  return ucp__sim_ctl_changes(s->ctl);
 }
 
 void ucp_sim_stop(ucp_sim *s) {

@@ -10,6 +10,79 @@
  * and advertiser (UDA 2.0 section 1, sim_ssdp.c): the peer of discovery
  * tests. Two simulators on the same SSDP port and host share unicast
  * M-SEARCHes (SO_REUSEPORT): give each its own port.
+ *
+ * Control (UDA 1.0/2.0 section 3.2, sim_soap.c). Each device executes SOAP
+ * actions on its own state (mutex-protected): SwitchPower:1 at
+ * /ctl/SwitchPower, Dimming:1 at /ctl/Dimming, every action of the SCPDs
+ * in sim_docs.c. Methods: POST with SOAPACTION: "serviceType#action"
+ * (quotes optional), or M-POST with MAN: "http://schemas.xmlsoap.org/soap/
+ * envelope/"; ns=NN and NN-SOAPACTION; any other method is 405 with
+ * Allow: POST, M-POST. The body is parsed with expat (namespaces on); it
+ * must be s:Envelope (an s:Header is ignored) / s:Body / one element whose
+ * namespace is the service type and whose local name is the action, with
+ * the in-arguments as children: local names, text values, SCPD order.
+ * Answers (200 and 500 carry Content-Type text/xml; charset="utf-8" and
+ * EXT; the connection is kept alive):
+ *  - 200: <u:ACTIONResponse xmlns:u="TYPE"> with the out-arguments in SCPD
+ *    order; booleans are written 0/1.
+ *  - 400 text/plain (HTTP, not SOAP: no action can be named): SOAPACTION
+ *    (or NN-SOAPACTION) missing or not "type#action"; a body that is not
+ *    well-formed XML (also an empty body); any DOCTYPE (refused).
+ *  - 510 Not Extended (RFC 2774 section 7; UDA: the M-POST "fails"):
+ *    M-POST whose MAN does not name the SOAP envelope URI with an ns=.
+ *  - 413: a body over 1 MiB.
+ * Both control URLs exist on every device's server (IPv6 too); the
+ * description's {{SP}}/{{DIM}} prefixes are "" here (or another host, in
+ * /fault/otherhost, which nothing serves).
+ *  - 500 UPnPError (s:Fault, faultcode s:Client, faultstring UPnPError,
+ *    detail/UPnPError errorCode + errorDescription), the first that applies:
+ *    401 Invalid Action: the SOAPACTION type is not this service's; no such
+ *      action; the body is not Envelope/Body/one action element; the
+ *      element's namespace or local name differs from the SOAPACTION.
+ *    402 Invalid Args: an in-argument missing, extra, duplicated, misnamed
+ *      (names are exact) or out of SCPD order; an argument holding elements.
+ *    600 Argument Value Invalid: not of the variable's type (boolean: 0 1
+ *      true false yes no in any case; ui1/ui4: decimal digits within the
+ *      type, e.g. 256 for ui1 is 600), or not in the allowedValueList;
+ *      XML whitespace around booleans and numbers is ignored.
+ *    601 Argument Value Out of Range: a number of the right type outside
+ *      the allowedValueRange (LoadLevelTarget 101, StepDelta 0).
+ *    404 Invalid Var: QueryStateVariable of a variable the service lacks.
+ *    501 Action Failed: ResumeRamp when RampPaused is 0.
+ * QueryStateVariable (UDA 1.0 only): SOAPACTION "urn:schemas-upnp-org:
+ * control-1-0#QueryStateVariable", element u:QueryStateVariable in that
+ * namespace with one child varName (any prefix): answers <return>VALUE
+ * </return> for any variable of the service the control URL belongs to.
+ * State: SetTarget sets Target and Status. Ramps complete at once:
+ * SetLoadLevelTarget and StartRampToLevel set LoadLevelTarget and
+ * LoadLevelStatus (and RampTime); StartRampUp/Down go to 100/0; StepUp/Down
+ * move LoadLevelStatus by StepDelta within 0..100 and the target follows;
+ * IsRamping stays 0; PauseRamp sets RampPaused, ResumeRamp and StopRamp
+ * clear it (StopRamp also sets the target to the status).
+ *
+ * Control faults: the control URL's query "?fault=NAME" (with &ms=N or
+ * &bytes=N) changes how a successful outcome is sent; a request error is
+ * still answered as above. An unknown NAME or a bad number is 400.
+ *  - slow: waits ms (default 2000, max 60000) after the header checks and
+ *    before the body is parsed, then answers normally; if the client goes
+ *    away or the sim stops meanwhile, nothing is executed and the
+ *    connection is closed.
+ *  - stall_body: Content-Length, the body up to and including the
+ *    response element's start tag, a stall of ms (as slow), the rest.
+ *  - chunked: the normal response, Transfer-Encoding: chunked, in chunks
+ *    of at most 64 bytes.
+ *  - oversized: the first out-argument's value is bytes 'x' (default 2 MiB,
+ *    max 64 MiB), streamed with Content-Length; an action without out-
+ *    arguments gets bytes spaces inside its response element instead.
+ *  - mpost: POST is 405 with Allow: M-POST; M-POST works normally.
+ *  - reset: claims Content-Length of the head plus 10000, sends the body
+ *    up to the response element's start tag, then aborts the connection
+ *    with SO_LINGER 0 (the client sees a short body and/or an RST).
+ *  - malformed: 200 text/xml, that head then "<broken>", tags unclosed.
+ *  - 500: HTTP 500 with a text/html body, no SOAP fault.
+ *  - empty: 200 text/xml with an empty body.
+ * slow, stall_body, chunked, oversized and mpost execute the action; reset,
+ * malformed, 500 and empty only check it (no state change, not counted).
  */
 #ifndef UCP_SIM_H
 #define UCP_SIM_H
@@ -79,6 +152,21 @@ uint64_t ucp_sim_requests(const ucp_sim *s);
 uint64_t ucp_sim_connections(const ucp_sim *s);
 /* Stops promptly (< 1 s even mid-fault) and frees everything; NULL is ok. */
 void ucp_sim_stop(ucp_sim *s);
+
+/*
+ * Control state and counters (any thread). ucp_sim_switch_status(): device
+ * dev's SwitchPower Status, 0 or 1 (-1 for a bad dev).
+ * ucp_sim_load_level(): its Dimming LoadLevelStatus, 0..100 (UINT_MAX for
+ * a bad dev). ucp_sim_actions(): actions and QueryStateVariables executed
+ * successfully, all devices. ucp_sim_faults_sent(): UPnPError answers.
+ * ucp_sim_state_changes(): changes of evented variables (sendEvents="yes":
+ * a value set to what it already was is no change), all devices.
+ */
+int ucp_sim_switch_status(const ucp_sim *s, int dev);
+unsigned ucp_sim_load_level(const ucp_sim *s, int dev);
+uint64_t ucp_sim_actions(const ucp_sim *s);
+uint64_t ucp_sim_faults_sent(const ucp_sim *s);
+uint64_t ucp_sim_state_changes(const ucp_sim *s);
 
 /*
  * Devices. Device i (0 <= i < ucp_sim_device_count()) has its own HTTP
@@ -170,5 +258,46 @@ unsigned ucp__sim_ssdp_bootid(ucp__sim_ssdp *x);
 int ucp__sim_ssdp_restart(ucp__sim_ssdp *x);
 /* Stops the thread, sends ssdp:byebye if it ran, frees; NULL is ok. */
 void ucp__sim_ssdp_close(ucp__sim_ssdp *x);
+
+/* ---- internal: the control side, sim_soap.c ---- */
+
+/* Per-sim control state: every device's variables and the counters. */
+typedef struct ucp__sim_ctl ucp__sim_ctl;
+
+enum { UCP__SIM_SVC_SWITCHPOWER, UCP__SIM_SVC_DIMMING, UCP__SIM_NSVC };
+
+#define UCP__SIM_SOAP_OUT_MAX 2048u
+
+typedef struct ucp__sim_soap_in {
+  int dev, svc;           /* device index, UCP__SIM_SVC_* */
+  const char *soapaction; /* the (NN-)SOAPACTION value; NULL if absent */
+  const char *body;
+  size_t body_len;
+  void **parser; /* per-connection expat parser, reused; NULL = none */
+  int execute;   /* 0: check only; a 200 body is then the head alone */
+} ucp__sim_soap_in;
+
+typedef struct ucp__sim_soap_out {
+  unsigned status;   /* 200, 400 (not SOAP), 500 (UPnPError), 503 (OOM) */
+  const char *ctype; /* Content-Type */
+  int upnp_error;    /* with 500 */
+  size_t len;        /* body bytes */
+  size_t head_len;   /* 200: end of the response element's start tag */
+  size_t val_start, val_end; /* 200: the first out-argument's value */
+  int nout;          /* 200: out-arguments written */
+  char body[UCP__SIM_SOAP_OUT_MAX];
+} ucp__sim_soap_out;
+
+ucp__sim_ctl *ucp__sim_ctl_new(int ndevs); /* NULL: out of memory */
+void ucp__sim_ctl_free(ucp__sim_ctl *c);   /* NULL is ok */
+/* Checks and (with in->execute) executes one request; fills *out. */
+void ucp__sim_soap_handle(ucp__sim_ctl *c, const ucp__sim_soap_in *in,
+                          ucp__sim_soap_out *out);
+void ucp__sim_soap_parser_free(void *parser); /* NULL is ok */
+int ucp__sim_ctl_switch_status(ucp__sim_ctl *c, int dev);
+unsigned ucp__sim_ctl_load_level(ucp__sim_ctl *c, int dev);
+uint64_t ucp__sim_ctl_actions(const ucp__sim_ctl *c);
+uint64_t ucp__sim_ctl_faults(const ucp__sim_ctl *c);
+uint64_t ucp__sim_ctl_changes(const ucp__sim_ctl *c);
 
 #endif
