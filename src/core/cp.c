@@ -271,15 +271,18 @@ static void drop_events(ucp_cp *cp, ucp__op *op) {
 
 static void destroy_op(ucp_cp *cp, ucp__op *op) {
   ucp__heap_remove(&cp->deadlines, &op->timer);
+  /* Release first: stopping a transfer can still report progress (curl
+   * calls its progress function while a handle is removed). */
+  release_op(op);
   unlink_progress(cp, op);
   drop_events(cp, op);
-  release_op(op);
   ucp__free(op->result.detail);
   ucp__free(op->result.upnp_desc);
   op->vt->destroy(op);
 }
 
 void ucp__op_progress(ucp__op *op, uint64_t num, uint64_t den, int status) {
+  if (op->released) return; /* its I/O is being stopped */
   if (num < op->prog_num) num = op->prog_num;
   op->prog_num = num;
   op->prog_den = den;
@@ -293,6 +296,10 @@ void ucp__op_progress(ucp__op *op, uint64_t num, uint64_t den, int status) {
 
 void ucp__op_post(ucp__op *op, ucp__event *ev) {
   ucp_cp *cp = op->cp;
+  if (op->released) { /* nobody will see it */
+    ev->free(ev);
+    return;
+  }
   ev->next = NULL;
   if (op->ev_tail) op->ev_tail->next = ev;
   else op->ev_head = ev;
