@@ -98,10 +98,100 @@ static void load_survives_every_failed_allocation(void **state) {
   ucp_sim_stop(sim);
 }
 
+
+typedef struct oom_rec {
+  probe *p;
+  const ucp_scpd *scpd;
+  size_t nout;
+} oom_rec;
+
+static void oom_done(uint64_t id, const ucp_result *r, void *user) {
+  oom_rec *o = user;
+  if (ucp_result_kind(r) == UCP_OP_SCPD_DOWNLOAD)
+    o->scpd = ucp_scpd_ref(ucp_result_scpd(r));
+  else o->nout = ucp_result_out_count(r);
+  probe_done_cb(id, r, o->p);
+}
+
+static const ucp_service *sim_service(const ucp_description *d) {
+  return ucp_device_service(ucp_description_root(d), 0); /* SwitchPower */
+}
+
+/* One SCPD download (after forgetting the cache) or one invoke with the
+ * n-th allocation failing; returns the outcome. */
+static int control_once(ucp_cp *cp, const ucp_description *d,
+                        const ucp_scpd *scpd, long n, oom_rec *o) {
+  probe p;
+  probe_init(&p);
+  o->p = &p;
+  uint64_t id;
+  ucp_arg a[] = {{"newTargetValue", "true"}};
+  ucp__test_mem_fail_after(n);
+  int rc = scpd ? ucp_invoke(cp, sim_service(d), scpd, "SetTarget", a, 1,
+                             NULL, oom_done, o, &id)
+                : ucp_scpd_download(cp, sim_service(d), NULL, oom_done, o,
+                                    &id);
+  if (rc == UCP_OK) {
+    assert_int_equal(probe_wait(&p, 10000), 0);
+    rc = p.status;
+  }
+  ucp__test_mem_fail_after(-1);
+  if (rc != UCP_OK && rc != UCP_E_NOMEM)
+    printf("  allocation %ld: %s: %s\n", n, ucp_err_name(rc), p.detail);
+  probe_destroy(&p);
+  return rc;
+}
+
+static void control_survives_every_failed_allocation(void **state) {
+  (void)state;
+  ucp_sim *sim = test_sim_start();
+  assert_non_null(sim);
+  ucp_cp *cp = NULL;
+  assert_int_equal(ucp_cp_new(NULL, &cp), UCP_OK);
+  probe p;
+  probe_init(&p);
+  assert_int_equal(probe_load(cp, &p, sim_url(sim, "/desc.xml"), 3000), UCP_OK);
+  assert_int_equal(probe_wait(&p, 10000), 0);
+  const ucp_description *d = ucp_description_ref(p.desc);
+  probe_destroy(&p);
+  const char *udn = ucp_device_field_get(ucp_description_root(d), UCP_DEVICE_UDN);
+  for (int kind = 0; kind < 2; kind++) {
+    oom_rec o = {0};
+    const ucp_scpd *scpd = NULL;
+    if (kind == 1) { /* invoke: with a model downloaded normally */
+      assert_int_equal(control_once(cp, d, NULL, -1, &o), UCP_OK);
+      scpd = o.scpd;
+    }
+    long n;
+    int failures = 0;
+    for (n = 0; n < 2000; n++) {
+      oom_rec r = {0};
+      if (kind == 0) {
+        /* Tasks run before the starts queued after them: a download. */
+        assert_int_equal(ucp_cp_forget_device(cp, udn), UCP_OK);
+      }
+      int rc = control_once(cp, d, scpd, n, &r);
+      ucp_scpd_unref(r.scpd);
+      if (rc == UCP_OK) break;
+      assert_int_equal(rc, UCP_E_NOMEM);
+      failures++;
+    }
+    printf("  %s: %d failing allocation points, success after %ld\n",
+           kind ? "invoke" : "SCPD download", failures, n);
+    assert_true(failures > 3);
+    assert_true(n < 2000);
+    ucp_scpd_unref(scpd);
+  }
+  ucp_description_unref(d);
+  ucp_cp_free(cp);
+  ucp_sim_stop(sim);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(parse_survives_every_failed_allocation),
       cmocka_unit_test(load_survives_every_failed_allocation),
+      cmocka_unit_test(control_survives_every_failed_allocation),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
