@@ -1,7 +1,7 @@
 /* test_stress.c - cancellation race (liburing test/cancel-race.c style):
- * 100,000 description loads started from 4 threads and cancelled at random
- * moments, from the starting thread, from other threads and from inside
- * callbacks. Every id must get exactly one outcome, and no callback may
+ * 100,000 description loads and invokes started from 4 threads and
+ * cancelled at random moments, from the starting thread, from other threads
+ * and from inside callbacks. Every id must get exactly one outcome, and no callback may
  * start after ucp_cancel() returned UCP_OK for its id. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -76,6 +76,7 @@ typedef struct worker {
   unsigned seed;
   size_t n;
   char urls[3][256];
+  char ctl[3][256];
 } worker;
 
 static void work(void *arg) {
@@ -85,8 +86,17 @@ static void work(void *arg) {
   for (size_t i = 0; i < w->n; i++) {
     unsigned r = (unsigned)rand_r(&w->seed);
     uint64_t id;
-    const char *url = w->urls[r % 10 == 0 ? 1 : r % 10 == 1 ? 2 : 0];
-    if (ucp_load_description(cp, url, o, on_done, NULL, &id) != UCP_OK) {
+    int rc;
+    if (r % 10 >= 3 && r % 10 <= 5) { /* an invoke: quick, slow, refused */
+      static const ucp_arg a[] = {{"newTargetValue", "1"}};
+      rc = ucp_invoke_url(cp, w->ctl[r % 10 - 3],
+                          "urn:schemas-upnp-org:service:SwitchPower:1", NULL,
+                          "SetTarget", a, 1, o, on_done, NULL, &id);
+    } else {
+      const char *url = w->urls[r % 10 == 0 ? 1 : r % 10 == 1 ? 2 : 0];
+      rc = ucp_load_description(cp, url, o, on_done, NULL, &id);
+    }
+    if (rc != UCP_OK) {
       atomic_fetch_add(&violations, 1);
       continue;
     }
@@ -119,6 +129,10 @@ static void cancel_race_every_id_one_outcome(void **state) {
     snprintf(w[i].urls[0], 256, "%s", sim_url(sim, "/desc.xml"));
     snprintf(w[i].urls[1], 256, "%s", sim_url(sim, "/fault/stall?ms=100"));
     snprintf(w[i].urls[2], 256, "http://127.0.0.1:1/refused.xml");
+    snprintf(w[i].ctl[0], 256, "%s", sim_url(sim, "/ctl/SwitchPower"));
+    snprintf(w[i].ctl[1], 256, "%s",
+             sim_url(sim, "/ctl/SwitchPower?fault=slow&ms=100"));
+    snprintf(w[i].ctl[2], 256, "http://127.0.0.1:1/ctl");
     uv_thread_create(&t[i], work, &w[i]);
   }
   for (int i = 0; i < THREADS; i++) uv_thread_join(&t[i]);
