@@ -181,6 +181,8 @@ static const ucp_scpd *download(fx *f, const ucp_service *s, int *from_cache) {
   ucp_call_opts_free(o);
   assert_int_equal(rec_wait(&r, 10000), 0);
   if (r.status != UCP_OK) fail_msg("SCPD: %s", r.detail);
+  if (!r.from_cache) assert_true(r.last_num > 500); /* bytes of the SCPD */
+  else assert_int_equal(r.http, 0);
   if (from_cache) *from_cache = r.from_cache;
   const ucp_scpd *scpd = ucp_scpd_ref(r.scpd);
   rec_destroy(&r);
@@ -349,6 +351,44 @@ static void test_scpd_cancel_fills_cache(void **state) {
   assert_int_equal(ucp_sim_requests(f->sim), before + 1);
   ucp_scpd_unref(s);
   rec_destroy(&r);
+}
+
+
+/* A description under another configId (UDA 1.1) drops the cached SCPD. */
+static const ucp_description *desc_with_config(fx *f, int config_id) {
+  char doc[2048];
+  snprintf(doc, sizeof doc,
+           "<root xmlns=\"urn:schemas-upnp-org:device-1-0\" configId=\"%d\">"
+           "<device><deviceType>urn:x:device:X:1</deviceType>"
+           "<UDN>uuid:config-test</UDN><serviceList><service>"
+           "<serviceType>urn:schemas-upnp-org:service:SwitchPower:1"
+           "</serviceType><serviceId>urn:upnp-org:serviceId:SwitchPower"
+           "</serviceId><SCPDURL>/SwitchPower.xml</SCPDURL>"
+           "<controlURL>/ctl/SwitchPower</controlURL><eventSubURL>/evt/x"
+           "</eventSubURL></service></serviceList></device></root>",
+           config_id);
+  const ucp_description *d;
+  assert_int_equal(ucp_description_parse(doc, strlen(doc),
+                                         ucp_sim_description_url(f->sim), &d,
+                                         NULL, 0),
+                   UCP_OK);
+  return d;
+}
+
+static void test_scpd_config_id(void **state) {
+  fx *f = *state;
+  uint64_t before = ucp_sim_requests(f->sim);
+  int cached = -1;
+  for (int round = 0; round < 3; round++) {
+    const ucp_description *d = desc_with_config(f, round < 2 ? 7 : 8);
+    const ucp_scpd *s = download(f, ucp_device_service(ucp_description_root(d), 0),
+                                 &cached);
+    assert_non_null(ucp_scpd_find_action(s, "SetTarget"));
+    assert_int_equal(cached, round == 1); /* 7: load, 7: hit, 8: load */
+    ucp_scpd_unref(s);
+    ucp_description_unref(d);
+  }
+  assert_int_equal(ucp_sim_requests(f->sim), before + 2);
 }
 
 static void test_scpd_errors(void **state) {
@@ -751,6 +791,7 @@ int main(void) {
       cmocka_unit_test(test_scpd_model),
       cmocka_unit_test(test_scpd_cache),
       cmocka_unit_test(test_scpd_cancel_fills_cache),
+      cmocka_unit_test(test_scpd_config_id),
       cmocka_unit_test(test_scpd_errors),
       cmocka_unit_test(test_invoke_switch),
       cmocka_unit_test(test_invoke_dimming),
