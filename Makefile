@@ -7,7 +7,7 @@ JOBS ?= $(shell nproc)
 PKGS := cmake make gcc clang pkg-config libuv1-dev libcurl4-openssl-dev \
         libexpat1-dev libmicrohttpd-dev libjansson-dev libcmocka-dev \
         python3 util-linux libclang-rt-14-dev \
-        iproute2 minidlna miniupnpd miniupnpd-nftables
+        iproute2 minidlna miniupnpd miniupnpd-nftables wrk
 
 .PHONY: all deps build demo test test-release test-asan test-tsan bench fuzz \
         install clean
@@ -62,12 +62,14 @@ fuzz: deps
 
 # The discovery benchmark sends multicast: inside a private network
 # namespace (tests/netns_run.sh). Without one (not root) it runs outside,
-# where it skips its multicast part.
+# where it skips its multicast part. The invoke benchmark runs against the
+# simulator, then minidlna in a private namespace (bench/bench_invoke.sh).
 bench: build
 	./build/bench/ucp_bench
 	@rc=0; tests/netns_run.sh ./build/bench/ucp_bench_ssdp || rc=$$?; \
 	if [ $$rc -eq 77 ]; then ./build/bench/ucp_bench_ssdp; \
 	else exit $$rc; fi
+	bench/bench_invoke.sh
 
 install: build
 	cmake --install build

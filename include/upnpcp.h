@@ -643,7 +643,7 @@ typedef struct ucp_arg {
  * Without `scpd` (NULL: a device whose SCPD is broken or unknown) `args`
  * are sent as given, in order, after checking the name grammar and that
  * the values are valid UTF-8 XML text; out-arguments are returned as
- * strings in document order.
+ * text in document order, typed UCP_TYPE_UNKNOWN.
  *
  * Completion: UCP_OK with the out-arguments; UCP_E_FAULT for a SOAP fault,
  * with ucp_result_upnp_error() (e.g. 401 Invalid Action, 402 Invalid Args,

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # test_cli.sh - the upnpcp command line, end to end against `upnpcp sim`
 # (loopback only): describe as text and JSON, errors and exit codes,
-# Ctrl-C cancelling through ucp_cancel, escaping of network strings.
+# Ctrl-C cancelling through ucp_cancel, escaping of network strings; and
+# service control: scpd, invoke and query (text, JSON, --raw, faults, exit
+# codes), with DEVICE as a URL, a UDN or a friendly name found by unicast
+# M-SEARCH only (--unicast: nothing multicast, no namespace needed).
 # Usage: test_cli.sh UPNPCP_BINARY TEST_DATA_DIR
 set -u
 bin=$1 data=$2
 tmp=$(mktemp -d)
 fails=0 passes=0
-sim_pid= sim2_pid=
+sim_pid= sim2_pid= sim3_pid=
 cleanup() {
-  for p in $sim_pid $sim2_pid; do kill "$p" 2>/dev/null; done
+  for p in $sim_pid $sim2_pid $sim3_pid; do kill "$p" 2>/dev/null; done
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -97,6 +100,211 @@ script -qec "$bin describe '$base/fault/drip?bytes=300&interval_ms=3'" /dev/null
   >"$tmp/tty.out" 2>&1
 check "a progress line on a terminal" grep -q "of 300 bytes" "$tmp/tty.out"
 check "no progress line when not a terminal" bash -c "! grep -q 'bytes' '$tmp/d.err'"
+
+
+# ------------------------------------------------------ service control
+# scpd: the SwitchPower table, the Dimming model as JSON.
+"$bin" scpd "$url" SwitchPower >"$tmp/s.out" 2>"$tmp/s.err"; rc=$?
+check "scpd exits 0" test $rc -eq 0
+check "scpd lists the actions" grep -qE '^  (SetTarget|GetTarget|GetStatus)$' "$tmp/s.out"
+check "scpd shows an argument: direction, name, variable, type" \
+  grep -qE '^    in +newTargetValue +Target +boolean$' "$tmp/s.out"
+check "scpd shows an out-argument" grep -qE '^    out +ResultStatus +Status +boolean$' "$tmp/s.out"
+check "scpd shows state variables: type, events, default" \
+  grep -qE '^  Status +boolean +yes +0$' "$tmp/s.out"
+check "no progress line when not a terminal (scpd)" test ! -s "$tmp/s.err"
+"$bin" scpd "$url" urn:schemas-upnp-org:service:Dimming:1 --json >"$tmp/s.json" 2>/dev/null; rc=$?
+check "scpd --json exits 0" test $rc -eq 0
+check "scpd --json is the SCPD model" python3 -c '
+import json,sys
+d=json.load(open(sys.argv[1]))
+assert d["id"] > 0 and d["status"] == "UCP_OK" and d["httpStatus"] == 200, d
+assert d["serviceId"] == "urn:upnp-org:serviceId:Dimming" and d["fromCache"] is False
+assert d["specVersion"] == {"major": 1, "minor": 0}
+a = {x["name"]: x for x in d["actions"]}
+assert len(a) >= 20 and a["StepUp"]["arguments"] == []
+g = a["SetLoadLevelTarget"]["arguments"]
+assert g == [{"name": "newLoadlevelTarget", "direction": "in", "relatedStateVariable":
+              "LoadLevelTarget", "type": "ui1", "retval": False}], g
+v = {x["name"]: x for x in d["stateVariables"]}
+assert v["LoadLevelTarget"]["range"] == {"min": "0", "max": "100", "step": None}
+assert v["LoadLevelTarget"]["sendEvents"] is False and v["LoadLevelStatus"]["sendEvents"] is True
+assert v["OnEffect"]["allowedValues"] == ["OnEffectLevel", "LastSetting", "Default"]
+assert v["OnEffect"]["range"] is None and v["OnEffect"]["default"] == "Default"' "$tmp/s.json"
+"$bin" scpd "$url" Dimming | grep -qE '^  OnEffect +string +no +Default +values: OnEffectLevel, LastSetting, Default$'
+check "scpd shows allowed values" test $? -eq 0
+"$bin" scpd "$url" Dimming | grep -qE '^  LoadLevelTarget +ui1 +no +0 +range: 0\.\.100$'
+check "scpd shows a range" test $? -eq 0
+
+# SERVICE: serviceId, its last part, serviceType, "Name:V", any case.
+for s in urn:upnp-org:serviceId:SwitchPower SwitchPower \
+         urn:schemas-upnp-org:service:SwitchPower:1 SwitchPower:1 switchpower; do
+  "$bin" scpd "$url" "$s" 2>/dev/null | grep -q 'serviceType *urn:schemas-upnp-org:service:SwitchPower:1'
+  check "SERVICE '$s' names SwitchPower" test $? -eq 0
+done
+"$bin" scpd "$url" SwitchPower:2 >/dev/null 2>&1
+check "SERVICE 'SwitchPower:2' does not name a SwitchPower:1" test $? -eq 1
+"$bin" scpd "$url" Nope >/dev/null 2>"$tmp/ns.err"; rc=$?
+check "an unknown service exits 1" test $rc -eq 1
+check "... and lists the services there are" \
+  grep -q 'urn:upnp-org:serviceId:Dimming *urn:schemas-upnp-org:service:Dimming:1' "$tmp/ns.err"
+
+# invoke: SetTarget then read back, text and JSON.
+"$bin" invoke "$url" SwitchPower SetTarget newTargetValue=1 >"$tmp/i.out" 2>"$tmp/i.err"; rc=$?
+check "invoke SetTarget exits 0, prints nothing (no out-arguments)" \
+  test $rc -eq 0 -a ! -s "$tmp/i.out" -a ! -s "$tmp/i.err"
+check "invoke GetStatus prints 'ResultStatus = 1'" \
+  test "$("$bin" invoke "$url" SwitchPower GetStatus)" = "ResultStatus = 1"
+"$bin" invoke "$url" SwitchPower SetTarget newTargetValue=false >/dev/null 2>&1
+check "invoke GetTarget after SetTarget(false) prints 'RetTargetValue = 0'" \
+  test "$("$bin" invoke "$url" SwitchPower GetTarget)" = "RetTargetValue = 0"
+"$bin" invoke "$url" SwitchPower GetStatus --json >"$tmp/i.json" 2>/dev/null; rc=$?
+check "invoke --json exits 0" test $rc -eq 0
+check "invoke --json: id, status, out-arguments with types" python3 -c '
+import json,sys
+d=json.load(open(sys.argv[1]))
+assert d["id"] > 0 and d["status"] == "UCP_OK" and d["httpStatus"] == 200, d
+assert d["action"] == "GetStatus" and d["raw"] is False and d["upnpError"] is None
+assert d["UDN"] == "uuid:2f402f80-da50-11e1-9b23-001788010001", d
+assert d["controlURL"].endswith("/ctl/SwitchPower")
+assert d["out"] == [{"name": "ResultStatus", "value": "0", "type": "boolean"}], d["out"]
+assert d["warnings"] == []' "$tmp/i.json"
+
+# Refused before sending (exit 2), the detail names the argument and rule.
+"$bin" invoke "$url" SwitchPower SetTarget newTargetValue=maybe >"$tmp/r.out" 2>"$tmp/r.err"; rc=$?
+check "a value the SCPD refuses exits 2" test $rc -eq 2
+check "... naming the error and the argument" \
+  grep -q "UCP_E_INVALIDARG.*newTargetValue.*not a boolean" "$tmp/r.err"
+"$bin" invoke "$url" SwitchPower NoSuchAction >/dev/null 2>"$tmp/r2.err"; rc=$?
+check "an action not in the SCPD exits 2 (UCP_E_NOT_FOUND)" \
+  bash -c "test $rc -eq 2 && grep -q UCP_E_NOT_FOUND '$tmp/r2.err'"
+"$bin" invoke "$url" Dimming SetLoadLevelTarget newLoadlevelTarget=101 >/dev/null 2>&1
+check "a value out of the SCPD's range exits 2" test $? -eq 2
+"$bin" invoke "$url" SwitchPower SetTarget newTargetValue >/dev/null 2>&1
+check "an argument without '=' is a usage error (2)" test $? -eq 2
+
+# --raw: sent as given; the device's UPnPError, exit 1.
+"$bin" invoke "$url" SwitchPower SetTarget newTargetValue=maybe --raw >"$tmp/f.out" 2>"$tmp/f.err"; rc=$?
+check "--raw: the device's fault exits 1" test $rc -eq 1
+check "--raw: 'UPnPError 600: Argument Value Invalid'" \
+  grep -q "UPnPError 600: Argument Value Invalid" "$tmp/f.err"
+"$bin" invoke "$url" Dimming SetLoadLevelTarget newLoadlevelTarget=101 --raw >/dev/null 2>"$tmp/f2.err"
+check "--raw: out of range is UPnPError 601" grep -q "UPnPError 601" "$tmp/f2.err"
+"$bin" invoke "$url" SwitchPower NoSuchAction --raw >/dev/null 2>"$tmp/f3.err"
+check "--raw: no such action is UPnPError 401" grep -q "UPnPError 401" "$tmp/f3.err"
+"$bin" invoke "$url" SwitchPower SetTarget newTargetValue=maybe --raw --json >"$tmp/f.json" 2>/dev/null; rc=$?
+check "--raw --json: the fault as JSON, exit 1" python3 -c '
+import json,sys
+d=json.load(open(sys.argv[1]))
+assert int(sys.argv[2]) == 1
+assert d["status"] == "UCP_E_FAULT" and d["httpStatus"] == 500 and d["raw"] is True, d
+assert d["upnpError"] == {"code": 600, "description": "Argument Value Invalid"}, d
+assert "600" in d["detail"] and d["out"] == []' "$tmp/f.json" $rc
+"$bin" invoke "$url" SwitchPower GetStatus --raw --json >"$tmp/raw.json" 2>/dev/null
+check "--raw: out-arguments are untyped strings" python3 -c '
+import json,sys
+d=json.load(open(sys.argv[1]))
+assert d["status"] == "UCP_OK" and d["out"] == [{"name": "ResultStatus", "value": "0", "type": None}], d' "$tmp/raw.json"
+
+# query: QueryStateVariable, typed with the SCPD, untyped with --raw.
+"$bin" invoke "$url" SwitchPower SetTarget newTargetValue=1 >/dev/null 2>&1
+check "query Status prints 'Status = 1'" test "$("$bin" query "$url" SwitchPower Status)" = "Status = 1"
+"$bin" query "$url" Dimming LoadLevelStatus --json >"$tmp/q.json" 2>/dev/null
+check "query --json: the value, typed" python3 -c '
+import json,sys
+d=json.load(open(sys.argv[1]))
+assert d["status"] == "UCP_OK" and d["variable"] == "LoadLevelStatus", d
+assert d["out"] == [{"name": "LoadLevelStatus", "value": "0", "type": "ui1"}], d' "$tmp/q.json"
+"$bin" query "$url" SwitchPower Nope >/dev/null 2>"$tmp/q.err"; rc=$?
+check "query of a variable not in the SCPD exits 2" \
+  bash -c "test $rc -eq 2 && grep -q UCP_E_NOT_FOUND '$tmp/q.err'"
+"$bin" query "$url" SwitchPower Nope --raw >/dev/null 2>"$tmp/q2.err"; rc=$?
+check "query --raw of an unknown variable: UPnPError 404, exit 1" \
+  bash -c "test $rc -eq 1 && grep -q 'UPnPError 404' '$tmp/q2.err'"
+
+# Errors on the way: no device there, a bad option.
+"$bin" invoke "http://127.0.0.1:1/desc.xml" SwitchPower GetStatus >/dev/null 2>"$tmp/c1.err"; rc=$?
+check "an unreachable device exits 1 (UCP_E_CONNECT)" \
+  bash -c "test $rc -eq 1 && grep -q UCP_E_CONNECT '$tmp/c1.err'"
+"$bin" invoke "$url" SwitchPower GetStatus --timeout x >/dev/null 2>&1
+check "a bad --timeout is a usage error (2)" test $? -eq 2
+"$bin" invoke --help >"$tmp/h.out" 2>&1
+check "invoke --help exits 0 and explains DEVICE" grep -q "friendly name" "$tmp/h.out"
+
+# A device whose control URL answers slowly (the sim's ?fault=slow), served
+# as a file by a unicast-only simulator that also has its own UDN and name.
+mkdir -p "$tmp/www"
+"$bin" sim --port 0 --ssdp-unicast --serve-dir "$tmp/www" --devices 3 \
+  --uuid 11111111-2222-3333-4444-555555555555 --name "cli light" \
+  --duration 100 >"$tmp/sim3.out" 2>&1 &
+sim3_pid=$!
+for _ in $(seq 1 100); do grep -q "device 2 " "$tmp/sim3.out" && break; sleep 0.05; done
+sport3=$(sed -n 's/.*SSDP port \([0-9]*\).*/\1/p' "$tmp/sim3.out")
+url3=$(sed -n 's/.*device 0 .* at \(http:[^ ]*\).*/\1/p' "$tmp/sim3.out")
+check "the unicast-only simulator runs (3 devices)" test -n "$sport3" -a -n "$url3"
+python3 - "$url3" "$tmp/www/slow.xml" <<'PYEOF'
+import sys, urllib.request
+doc = urllib.request.urlopen(sys.argv[1], timeout=5).read().decode()
+doc = doc.replace("<controlURL>/ctl/SwitchPower</controlURL>",
+                  "<controlURL>/ctl/SwitchPower?fault=slow&amp;ms=20000</controlURL>")
+open(sys.argv[2], "w").write(doc)
+PYEOF
+slow=${url3%/desc.xml}/files/slow.xml
+"$bin" invoke "$slow" SwitchPower GetStatus --timeout 300 >/dev/null 2>"$tmp/t.err"; rc=$?
+check "invoke --timeout 300 on a slow action: UCP_E_TIMEOUT, exit 1" \
+  bash -c "test $rc -eq 1 && grep -q UCP_E_TIMEOUT '$tmp/t.err'"
+"$bin" invoke "$slow" SwitchPower GetStatus >/dev/null 2>"$tmp/ic.err" &
+pid=$!
+sleep 0.5
+kill -INT $pid
+for _ in $(seq 1 100); do kill -0 $pid 2>/dev/null || break; sleep 0.05; done
+wait $pid; rc=$?
+check "Ctrl-C cancels an invoke (130)" \
+  bash -c "test $rc -eq 130 && grep -q cancelled '$tmp/ic.err'"
+
+# DEVICE as a UDN or a friendly name: a unicast M-SEARCH to the simulator.
+uni="--unicast 127.0.0.1:$sport3 --search-ms 2000"
+"$bin" invoke uuid:11111111-2222-3333-4444-555555555557 SwitchPower GetStatus $uni --json \
+  >"$tmp/u.json" 2>"$tmp/u.err"; rc=$?
+check "DEVICE as a UDN: exit 0" test $rc -eq 0
+check "DEVICE as a UDN: that device, not another" python3 -c '
+import json,sys
+d=json.load(open(sys.argv[1]))
+assert d["UDN"] == "uuid:11111111-2222-3333-4444-555555555557" and d["friendlyName"] == "cli light #2", d
+assert d["out"][0]["name"] == "ResultStatus"' "$tmp/u.json"
+"$bin" invoke "cli light #1" SwitchPower SetTarget newTargetValue=1 $uni >/dev/null 2>&1; rc=$?
+check "DEVICE as a friendly name: exit 0" test $rc -eq 0
+check "... it acted on that device: query by its UDN says Status = 1" \
+  test "$("$bin" query uuid:11111111-2222-3333-4444-555555555556 SwitchPower Status $uni 2>&1)" = "Status = 1"
+check "... and not on another: device #0 still has Status = 0" \
+  test "$("$bin" query "cli light #0" SwitchPower Status $uni 2>&1)" = "Status = 0"
+"$bin" scpd "CLI LIGHT #2" SwitchPower:1 $uni --json >"$tmp/ci.json" 2>/dev/null; rc=$?
+check "a friendly name matches in any case" python3 -c '
+import json,sys
+d=json.load(open(sys.argv[1]))
+assert int(sys.argv[2]) == 0 and d["friendlyName"] == "cli light #2", d' "$tmp/ci.json" $rc
+"$bin" invoke "no such light" SwitchPower GetStatus --unicast 127.0.0.1:$sport3 --search-ms 800 \
+  >/dev/null 2>"$tmp/nf.err"; rc=$?
+check "an unknown friendly name exits 1" test $rc -eq 1
+check "... and lists the devices that answered" grep -q "uuid:11111111-2222-3333-4444-555555555556  cli light #1" "$tmp/nf.err"
+"$bin" invoke uuid:00000000-0000-0000-0000-000000000000 SwitchPower GetStatus \
+  --unicast 127.0.0.1:$sport3 --search-ms 800 >/dev/null 2>"$tmp/nu.err"; rc=$?
+check "an unknown UDN exits 1" bash -c "test $rc -eq 1 && grep -q 'no device with UDN' '$tmp/nu.err'"
+
+# On a terminal, scpd and invoke show progress on stderr, then clear it.
+script -qec "$bin scpd '$url' SwitchPower" /dev/null >"$tmp/tty2.out" 2>&1
+check "scpd: a progress line on a terminal" grep -q "SCPD: .*bytes" "$tmp/tty2.out"
+check "scpd: the table after the progress" grep -q "newTargetValue" "$tmp/tty2.out"
+
+# demo: the control steps (it sends nothing multicast).
+"$bin" demo >"$tmp/demo.out" 2>&1; rc=$?
+check "demo exits 0 and finishes" bash -c "test $rc -eq 0 && grep -q 'demo finished' '$tmp/demo.out'"
+check "demo: SetTarget then GetStatus reads 1" grep -q "ResultStatus = 1 (boolean)" "$tmp/demo.out"
+check "demo: QueryStateVariable reads 1" grep -q "Status = 1 (boolean)" "$tmp/demo.out"
+check "demo: the fault of a raw bad value" grep -q "UPnPError 600: Argument Value Invalid" "$tmp/demo.out"
+check "demo: the local refusal and its detail" grep -q "ucp_last_error_detail(): .*newTargetValue" "$tmp/demo.out"
+check "demo: a slow action cancelled, no callback" \
+  bash -c "grep -q 'ucp_cancel after 300 ms -> UCP_OK' '$tmp/demo.out' && grep -q 'callbacks in the next 200 ms: 0' '$tmp/demo.out'"
 
 echo "$passes passed, $fails failed"
 [ $fails -eq 0 ]

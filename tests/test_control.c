@@ -636,7 +636,10 @@ static void test_http_faults(void **state) {
     rec r;
     invoke_url_wait(f, &r, ctl_url(f, "SwitchPower", cases[i].query),
                     f->sp_scpd, "GetStatus", NULL, 0, 0);
-    if (r.status != cases[i].status || r.http != cases[i].http)
+    /* A reset may come before curl has read the status line. */
+    int http_ok = r.http == cases[i].http ||
+                  (cases[i].status == UCP_E_NETWORK && r.http == 0);
+    if (r.status != cases[i].status || !http_ok)
       fail_msg("%s: %s/%d (%s), expected %s/%d", cases[i].query,
                ucp_err_name(r.status), r.http, r.detail,
                ucp_err_name(cases[i].status), cases[i].http);

@@ -2,7 +2,10 @@
 # test_peers.sh - interoperability with real UPnP devices from Debian:
 # `upnpcp discover --json` against minidlna (MediaServer:1) and miniupnpd
 # (InternetGatewayDevice), each run inside network namespaces this script
-# creates (see ../shared/PEERS.md). Nothing touches the machine's own
+# creates (see ../shared/PEERS.md); and service control with `upnpcp scpd`,
+# `invoke` and `query`: ContentDirectory Browse and ConnectionManager on
+# minidlna, a WANIPConnection port mapping added, read and deleted on
+# miniupnpd (its nftables chains set up inside the device's namespace). Nothing touches the machine's own
 # interfaces: every link is created inside a namespace of ours, and on exit
 # the processes we started are ended by PID and the namespaces deleted.
 # Usage: test_peers.sh [UPNPCP_BINARY]
@@ -35,6 +38,13 @@ if ! have_peers; then
         apt-get install -y -qq minidlna miniupnpd miniupnpd-nftables >/dev/null 2>&1; }
   fi
   have_peers || skip "minidlna/miniupnpd are missing and could not be installed"
+fi
+# miniupnpd-nftables 2.3 adds its rules to chains that nft_init.sh creates
+# with nft(8); without nft, AddPortMapping is 501 and those checks are
+# skipped (the rest still runs).
+if ! command -v nft >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  echo "# installing nftables (apt-get)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nftables >/dev/null 2>&1 || true
 fi
 
 # ------------------------------------------------------------- cleanup
@@ -88,6 +98,21 @@ discover() { # netns outfile upnpcp-args...: runs upnpcp, prints its exit status
   ip netns exec "$ns" timeout 15 "$bin" discover "$@" >"$out" 2>"$out.err"
   echo $?
 }
+
+ctl() { # netns name upnpcp-args...: output in $tmp/ctl-name.{out,err}; prints the exit status
+  local ns=$1 name=$2; shift 2
+  ip netns exec "$ns" timeout 20 "$bin" "$@" >"$tmp/ctl-$name.out" 2>"$tmp/ctl-$name.err"
+  echo $?
+}
+
+jcheck() { # name file python [args]: asserts on the JSON document d
+  local name=$1 file=$2 py=$3; shift 3
+  check "$name" python3 -c "import json,sys
+d=json.load(open(sys.argv[1]))
+$py" "$file" "$@"
+}
+
+note() { echo "# $*"; }
 
 tcp_ready() { # netns host port pid: bounded wait (5 s) until it accepts
   local i
@@ -316,10 +341,60 @@ else
          --unicast 127.0.0.1:1900 --st urn:schemas-upnp-org:device:MediaServer:1)
   json_checks "$dns" dlna-unicast "$tmp/dlna-u.json" "$rc"
   check "minidlnad still running" alive "$dlna_pid"
+
+  # ------------------------------------------------- control: minidlna
+  du=http://127.0.0.1:8200/rootDesc.xml
+  rc=$(ctl "$dns" cd-scpd scpd "$du" ContentDirectory --json)
+  jcheck "minidlna: scpd ContentDirectory lists Browse and its arguments (rc $rc)" \
+    "$tmp/ctl-cd-scpd.out" '
+a = {x["name"]: x for x in d["actions"]}
+assert d["status"] == "UCP_OK" and "Browse" in a and "GetSystemUpdateID" in a, list(a)
+g = [(x["direction"], x["name"]) for x in a["Browse"]["arguments"]]
+assert g[:6] == [("in", "ObjectID"), ("in", "BrowseFlag"), ("in", "Filter"),
+                 ("in", "StartingIndex"), ("in", "RequestedCount"), ("in", "SortCriteria")], g
+assert ("out", "Result") in g and ("out", "NumberReturned") in g and ("out", "TotalMatches") in g'
+  rc=$(ctl "$dns" browse invoke "$du" ContentDirectory Browse ObjectID=0 \
+         BrowseFlag=BrowseDirectChildren 'Filter=*' StartingIndex=0 RequestedCount=10 \
+         SortCriteria= --json)
+  check "minidlna: invoke Browse exits 0 (rc $rc)" test "$rc" -eq 0
+  jcheck "minidlna: Browse: Result is DIDL-Lite, NumberReturned/TotalMatches integers" \
+    "$tmp/ctl-browse.out" '
+o = {x["name"]: x for x in d["out"]}
+assert d["status"] == "UCP_OK" and d["httpStatus"] == 200, d
+assert "<DIDL-Lite" in o["Result"]["value"], o["Result"]
+n, t = o["NumberReturned"], o["TotalMatches"]
+assert n["type"] == t["type"] == "ui4" and n["value"].isdigit() and t["value"].isdigit(), (n, t)
+assert int(n["value"]) >= 1 and o["Result"]["value"].count("<container ") == int(n["value"]), n
+print("# minidlna: Browse(0): NumberReturned %s, TotalMatches %s" % (n["value"], t["value"]))'
+  rc=$(ctl "$dns" sysupd invoke "$du" ContentDirectory GetSystemUpdateID)
+  check "minidlna: GetSystemUpdateID prints an integer Id (rc $rc: $(head -c 80 "$tmp/ctl-sysupd.out"))" \
+    grep -qxE 'Id = [0-9]+' "$tmp/ctl-sysupd.out"
+  rc=$(ctl "$dns" protoinfo invoke "$du" ConnectionManager GetProtocolInfo --json)
+  jcheck "minidlna: GetProtocolInfo: Source has http-get (rc $rc)" "$tmp/ctl-protoinfo.out" '
+o = {x["name"]: x["value"] for x in d["out"]}
+assert d["status"] == "UCP_OK" and "http-get:" in o["Source"] and "Sink" in o, o'
+  # DEVICE as a friendly name: an SSDP search (multicast on this namespace's lo).
+  rc=$(ctl "$dns" byname invoke test-minidlna ContentDirectory GetSystemUpdateID --iface lo --json)
+  jcheck "minidlna: found by its friendly name test-minidlna (rc $rc)" "$tmp/ctl-byname.out" '
+assert d["status"] == "UCP_OK" and d["UDN"] == "uuid:4d696e69-444c-164e-9d41-b827eb0be001", d'
+  # QueryStateVariable (UDA 1.0, deprecated): whatever minidlna answers must
+  # come out as a clean protocol answer, a value or a UPnPError.
+  rc=$(ctl "$dns" dlna-query query "$du" ContentDirectory SystemUpdateID)
+  note "minidlna: query SystemUpdateID -> exit $rc: $(cat "$tmp/ctl-dlna-query.out" "$tmp/ctl-dlna-query.err" | head -n 1)"
+  check "minidlna: query answers a value or a UPnPError" \
+    bash -c "grep -qE '^SystemUpdateID = [0-9]+\$' '$tmp/ctl-dlna-query.out' ||
+             { test $rc -eq 1 && grep -q 'UPnPError [0-9]' '$tmp/ctl-dlna-query.err'; }"
+  check "minidlnad still running after control" alive "$dlna_pid"
 fi
 
 # ========================== 2. miniupnpd (InternetGatewayDevice), 2 namespaces
-echo "# miniupnpd: InternetGatewayDevice on lan0 10.77.0.1, control point on lan1 10.77.0.2"
+# The WAN side: miniupnpd 2.3.1 will not use a reserved or private external
+# address (203.0.113.5 of PEERS.md is TEST-NET-3): GetExternalIPAddress then
+# answers "" and AddPortMapping 501, and ext_ip= refuses it at start. So
+# the WAN address is a public one, which is harmless here: wan0/wan1 are a
+# veth pair inside the device's namespace, connected to nothing else.
+wan_ip=192.0.3.5
+echo "# miniupnpd: InternetGatewayDevice on lan0 10.77.0.1 (WAN $wan_ip), control point on lan1 10.77.0.2"
 gns=ucp-igd-$$ cns=ucp-cp-$$
 new_ns "$gns" && new_ns "$cns"
 check "IGD and control-point namespaces created" test $? -eq 0
@@ -329,7 +404,7 @@ igd_links() {
   ip -n "$gns" link add lan0 type veth peer name lan1 netns "$cns" &&
     ip -n "$gns" link add wan0 type veth peer name wan1 &&
     ip -n "$gns" addr add 10.77.0.1/24 dev lan0 &&
-    ip -n "$gns" addr add 203.0.113.5/24 dev wan0 &&
+    ip -n "$gns" addr add $wan_ip/24 dev wan0 &&
     ip -n "$cns" addr add 10.77.0.2/24 dev lan1 &&
     ip -n "$gns" link set lan0 multicast on &&
     ip -n "$cns" link set lan1 multicast on || return 1
@@ -356,6 +431,25 @@ uuid=4d696e69-5550-6e50-4400-0a4d0000beef
 allow 1024-65535 0.0.0.0/0 1024-65535
 deny 0-65535 0.0.0.0/0 0-65535
 EOF
+# The chains miniupnpd-nftables adds its rules to, as its nft_init.sh makes
+# them (default names), in the device's namespace only.
+have_nft=0
+if command -v nft >/dev/null 2>&1; then
+  cat >"$g/nft.rules" <<'NFTEOF'
+table inet filter {
+  chain forward { type filter hook forward priority 0; policy drop; jump miniupnpd; }
+  chain miniupnpd { }
+  chain prerouting { type nat hook prerouting priority -100; policy accept; jump prerouting_miniupnpd; }
+  chain postrouting { type nat hook postrouting priority 100; policy accept; jump postrouting_miniupnpd; }
+  chain prerouting_miniupnpd { }
+  chain postrouting_miniupnpd { }
+}
+NFTEOF
+  ip netns exec "$gns" nft -f "$g/nft.rules" && have_nft=1
+  check "nftables chains for miniupnpd, in the device namespace" test $have_nft = 1
+else
+  note "nft is missing: the port-mapping checks are skipped"
+fi
 ip netns exec "$gns" miniupnpd -f "$g/miniupnpd.conf" -d -P "$g/miniupnpd.pid" \
   >"$g/miniupnpd.out" 2>&1 </dev/null &
 igd_pid=$!
@@ -379,12 +473,74 @@ else
          --unicast 10.77.0.1:1900 --st urn:schemas-upnp-org:device:InternetGatewayDevice:1)
   json_checks "$cns" igd-unicast "$tmp/igd-u.json" "$rc"
   check "miniupnpd still running" alive "$igd_pid"
+
+  # ------------------------------------------------ control: miniupnpd
+  gu=http://10.77.0.1:5555/rootDesc.xml
+  rc=$(ctl "$cns" ipc-scpd scpd "$gu" WANIPConnection:1) # :2 does what :1 did
+  check "miniupnpd: scpd WANIPConnection:1 lists AddPortMapping (rc $rc)" \
+    grep -qx '  AddPortMapping' "$tmp/ctl-ipc-scpd.out"
+  rc=$(ctl "$cns" extip invoke "$gu" WANIPConnection GetExternalIPAddress)
+  check "miniupnpd: GetExternalIPAddress is $wan_ip (rc $rc: $(head -c 80 "$tmp/ctl-extip.out"))" \
+    test "$(cat "$tmp/ctl-extip.out")" = "NewExternalIPAddress = $wan_ip"
+  rc=$(ctl "$cns" connst query "$gu" WANIPConnection ConnectionStatus)
+  check "miniupnpd: query ConnectionStatus = Connected (rc $rc)" \
+    test "$(cat "$tmp/ctl-connst.out")" = "ConnectionStatus = Connected"
+  rc=$(ctl "$cns" q-extip query "$gu" WANIPConnection ExternalIPAddress)
+  note "miniupnpd: query ExternalIPAddress -> exit $rc: $(cat "$tmp/ctl-q-extip.out" "$tmp/ctl-q-extip.err" | head -n 1)"
+  check "miniupnpd: query of another variable answers a value or a UPnPError" \
+    bash -c "grep -q '^ExternalIPAddress = ' '$tmp/ctl-q-extip.out' ||
+             { test $rc -eq 1 && grep -q 'UPnPError [0-9]' '$tmp/ctl-q-extip.err'; }"
+  map=(NewRemoteHost= NewExternalPort=40000 NewProtocol=TCP)
+  if [ $have_nft = 1 ]; then
+    rc=$(ctl "$cns" add invoke "$gu" WANIPConnection AddPortMapping "${map[@]}" \
+           NewInternalPort=40000 NewInternalClient=10.77.0.2 NewEnabled=1 \
+           NewPortMappingDescription=upnpcp-test NewLeaseDuration=0)
+    check "miniupnpd: AddPortMapping 40000/TCP -> 10.77.0.2:40000 exits 0 (rc $rc)" test "$rc" -eq 0
+    rc=$(ctl "$cns" get invoke "$gu" WANIPConnection GetSpecificPortMappingEntry "${map[@]}" --json)
+    jcheck "miniupnpd: GetSpecificPortMappingEntry: NewInternalClient 10.77.0.2 (rc $rc)" \
+      "$tmp/ctl-get.out" '
+o = {x["name"]: x for x in d["out"]}
+assert d["status"] == "UCP_OK", d
+assert o["NewInternalClient"]["value"] == "10.77.0.2", o
+assert o["NewInternalPort"] == {"name": "NewInternalPort", "value": "40000", "type": "ui2"}, o
+assert o["NewEnabled"]["value"] == "1" and o["NewEnabled"]["type"] == "boolean", o
+assert o["NewPortMappingDescription"]["value"] == "upnpcp-test", o
+print("# miniupnpd: NewLeaseDuration 0 asked, %s granted" % o["NewLeaseDuration"]["value"])'
+    rc=$(ctl "$cns" count query "$gu" WANIPConnection PortMappingNumberOfEntries)
+    check "miniupnpd: query PortMappingNumberOfEntries = 1 with one mapping (rc $rc)" \
+      test "$(cat "$tmp/ctl-count.out")" = "PortMappingNumberOfEntries = 1"
+    rc=$(ctl "$cns" del invoke "$gu" WANIPConnection DeletePortMapping "${map[@]}")
+    check "miniupnpd: DeletePortMapping exits 0 (rc $rc)" test "$rc" -eq 0
+    rc=$(ctl "$cns" get2 invoke "$gu" WANIPConnection GetSpecificPortMappingEntry "${map[@]}")
+    check "miniupnpd: GetSpecificPortMappingEntry after the delete exits 1 (rc $rc)" test "$rc" -eq 1
+    check "miniupnpd: ... UPnPError 714: NoSuchEntryInArray" \
+      grep -q "UPnPError 714: NoSuchEntryInArray" "$tmp/ctl-get2.err"
+  fi
+  # DEVICE as the UDN of the embedded WANConnectionDevice (SSDP on lan1).
+  ip netns exec "$cns" timeout 15 "$bin" describe "$gu" --json >"$tmp/igd-desc.json" 2>/dev/null
+  wcd=$(python3 -c '
+import json,sys
+def walk(d):
+    yield d
+    for k in d.get("devices") or []: yield from walk(k)
+for d in walk(json.load(open(sys.argv[1]))["root"]):
+    if ":WANConnectionDevice:" in (d.get("deviceType") or ""): print(d["UDN"])' \
+    "$tmp/igd-desc.json" 2>/dev/null)
+  check "miniupnpd: the WANConnectionDevice's UDN ($wcd)" test -n "$wcd"
+  rc=$(ctl "$cns" byudn invoke "$wcd" WANIPConnection GetExternalIPAddress --iface lan1 --json)
+  jcheck "miniupnpd: found by the embedded device's UDN (rc $rc)" "$tmp/ctl-byudn.out" '
+assert d["status"] == "UCP_OK" and d["UDN"] == sys.argv[2], d
+assert d["out"][0]["value"] == sys.argv[3], d' "$wcd" "$wan_ip"
+  check "miniupnpd still running after control" alive "$igd_pid"
   alive "$igd_pid" || show "miniupnpd output" "$g/miniupnpd.out"
 fi
 
 if [ $fails -ne 0 ]; then
   for f in "$tmp"/*.json; do
     [ -s "$f.err" ] && show "stderr of upnpcp ($(basename "$f"))" "$f.err"
+  done
+  for f in "$tmp"/ctl-*.err; do
+    [ -s "$f" ] && show "stderr of upnpcp ($(basename "$f" .err))" "$f"
   done
 fi
 echo "# $((SECONDS - start_s)) s"

@@ -1,6 +1,6 @@
 /* upnpcp.c - the command-line tool. It uses only the public header
  * (include/upnpcp.h), as curl's src/ does, plus the simulator for `sim`
- * and `demo`. */
+ * and `demo`. Service control (scpd, invoke, query) is in cli_control.c. */
 #include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
@@ -11,49 +11,58 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sim.h"
-#include "upnpcp.h"
+#include "cli.h"
 
-enum { FIELD_CAP = 256 };
-
-static volatile sig_atomic_t interrupted;
+volatile sig_atomic_t cli_interrupted;
 static void on_sigint(int sig) {
   (void)sig;
-  interrupted = 1;
+  cli_interrupted = 1;
 }
 
 /* ------------------------------------------------------- safe printing */
 
 /* Network strings are data: escape C0 and C1 control characters and bidi
  * overrides (U+202A..U+202E, U+2066..U+2069), and cap the length
- * (SECURITY.md). */
-static void put_safe(FILE *f, const char *s) {
-  if (!s) {
-    fputs("-", f);
-    return;
-  }
-  size_t n = 0;
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++, n++) {
-    if (n >= FIELD_CAP) {
-      fputs("...", f);
-      return;
-    }
-    if (p[0] == 0xE2 && p[1] == 0x80 && p[2] >= 0xAA && p[2] <= 0xAE) {
-      fprintf(f, "\\u%04X", 0x2000 + (p[2] - 0x80));
+ * (SECURITY.md). An escape is at most 6 bytes for each byte it replaces. */
+char *safe_dup(const char *s, size_t cap) {
+  if (!s) s = "-";
+  size_t len = strlen(s);
+  int cut = cap && len > cap;
+  if (cut) /* not inside a UTF-8 sequence */
+    for (len = cap; len && ((unsigned char)s[len] & 0xC0) == 0x80;) len--;
+  char *out = malloc(len * 6 + 4), *o = out;
+  if (!out) return NULL;
+  const unsigned char *p = (const unsigned char *)s, *end = p + len;
+  for (; p < end; p++) {
+    if (end - p >= 3 && p[0] == 0xE2 && p[1] == 0x80 && p[2] >= 0xAA &&
+        p[2] <= 0xAE) {
+      o += sprintf(o, "\\u%04X", 0x2000 + (p[2] - 0x80));
       p += 2;
-    } else if (p[0] == 0xE2 && p[1] == 0x81 && p[2] >= 0xA6 && p[2] <= 0xA9) {
-      fprintf(f, "\\u%04X", 0x2040 + (p[2] - 0x80));
+    } else if (end - p >= 3 && p[0] == 0xE2 && p[1] == 0x81 && p[2] >= 0xA6 &&
+               p[2] <= 0xA9) {
+      o += sprintf(o, "\\u%04X", 0x2040 + (p[2] - 0x80));
       p += 2;
-    } else if (p[0] == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F) {
-      fprintf(f, "\\u%04X", p[1]); /* C1 controls: 0x9B is a CSI */
+    } else if (end - p >= 2 && p[0] == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F) {
+      o += sprintf(o, "\\u%04X", p[1]); /* C1 controls: 0x9B is a CSI */
       p += 1;
     } else if (*p < 0x20 || *p == 0x7F) {
-      fprintf(f, "\\x%02X", *p);
+      o += sprintf(o, "\\x%02X", *p);
     } else {
-      fputc(*p, f);
+      *o++ = (char)*p;
     }
   }
+  if (cut) memcpy(o, "...", 3), o += 3;
+  *o = 0;
+  return out;
 }
+
+void put_safe_cap(FILE *f, const char *s, size_t cap) {
+  char *e = safe_dup(s, cap);
+  if (e) fputs(e, f);
+  free(e);
+}
+
+void put_safe(FILE *f, const char *s) { put_safe_cap(f, s, FIELD_CAP); }
 
 static void put_field(const char *label, const char *v, int indent) {
   printf("%*s%-18s ", indent, "", label);
@@ -135,7 +144,7 @@ static void print_description(const ucp_description *desc) {
 
 /* ------------------------------------------------------ JSON printing */
 
-static json_t *jstr(const char *s) { return s ? json_string(s) : json_null(); }
+json_t *jstr(const char *s) { return s ? json_string(s) : json_null(); }
 
 static json_t *device_json(const ucp_device *d) {
   json_t *o = json_object();
@@ -193,18 +202,6 @@ static void print_json(uint64_t id, const ucp_description *desc,
 
 /* ------------------------------------------------- waiting for one op */
 
-typedef struct waiter {
-  pthread_mutex_t lock;
-  pthread_cond_t cond;
-  int done;
-  int status;
-  int json;
-  int progress_tty;
-  uint64_t id;
-  const ucp_description *desc; /* a reference, when it loaded */
-  int quiet;
-} waiter;
-
 static void on_progress(uint64_t id, uint64_t num, uint64_t den, int status,
                         void *user) {
   waiter *w = user;
@@ -243,21 +240,25 @@ static void on_loaded(uint64_t id, const ucp_result *r, void *user) {
 
 /* Wait for the completion; on Ctrl-C cancel through ucp_cancel(). Returns
  * the op's status, or 130 when it was cancelled. */
-static int wait_or_cancel(ucp_cp *cp, waiter *w) {
+int wait_or_cancel(ucp_cp *cp, waiter *w) {
   pthread_mutex_lock(&w->lock);
   while (!w->done) {
-    if (interrupted) {
+    if (cli_interrupted || w->stop) {
+      int by_user = cli_interrupted;
       pthread_mutex_unlock(&w->lock);
       int rc = ucp_cancel(cp, w->id);
       pthread_mutex_lock(&w->lock);
       if (rc == UCP_OK) {
         pthread_mutex_unlock(&w->lock);
         if (w->progress_tty) fputs("\r\033[K", stderr);
+        if (!by_user) return UCP_OK; /* stopped: what we wanted is there */
         fprintf(stderr, "upnpcp: request %llu cancelled\n",
                 (unsigned long long)w->id);
         return 130;
       }
-      interrupted = 0; /* too late: the completion is under way */
+      /* Too late: the completion is under way; wait for it. */
+      cli_interrupted = 0;
+      w->stop = 0;
       continue;
     }
     struct timespec ts;
@@ -270,19 +271,28 @@ static int wait_or_cancel(ucp_cp *cp, waiter *w) {
   return w->status;
 }
 
-static void waiter_init(waiter *w) {
+void waiter_init(waiter *w) {
   memset(w, 0, sizeof *w);
   pthread_mutex_init(&w->lock, NULL);
   pthread_cond_init(&w->cond, NULL);
 }
 
-static void waiter_destroy(waiter *w) {
+void waiter_destroy(waiter *w) {
   ucp_description_unref(w->desc);
+  ucp_scpd_unref(w->scpd);
+  for (size_t i = 0; i < w->nout; i++) {
+    free(w->outs[i].name);
+    free(w->outs[i].value);
+  }
+  free(w->outs);
+  free(w->upnp_desc);
+  free(w->detail);
+  free(w->warnings);
   pthread_cond_destroy(&w->cond);
   pthread_mutex_destroy(&w->lock);
 }
 
-static void install_sigint(void) {
+void install_sigint(void) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_sigint;
@@ -309,7 +319,7 @@ static int describe_url(ucp_cp *cp, const char *url, int json, uint64_t ms,
   return wait_or_cancel(cp, w);
 }
 
-static int exit_code(int status) {
+int exit_code(int status) {
   return status == 130 ? 130 : status == UCP_OK ? 0 : 1;
 }
 
@@ -543,7 +553,7 @@ static int demo_cancel(ucp_cp *cp, const char *base) {
     rc = ucp_cancel(cp, w.id);
     printf("request %llu to a stalled device: ucp_cancel -> %s\n",
            (unsigned long long)w.id, ucp_err_name(rc));
-    printf("cancel again -> %s (outcome already delivered)\n",
+    printf("cancel again -> %s (the id is settled: cancelled)\n",
            ucp_err_name(ucp_cancel(cp, w.id)));
   }
   waiter_destroy(&w);
@@ -606,12 +616,13 @@ static int cmd_demo(int argc, char **argv) {
   char location[512];
   int rc = demo_discover(cp, sim, location, sizeof location);
   waiter w;
+  waiter_init(&w);
   if (rc == UCP_OK) {
     demo_step("describe: load the device description asynchronously");
-    waiter_init(&w);
     rc = describe_url(cp, location, 0, 0, &w);
-    waiter_destroy(&w);
   }
+  if (rc == UCP_OK) rc = demo_control(cp, w.desc);
+  waiter_destroy(&w);
   if (rc == UCP_OK) {
     demo_step("cancel: a pending request, by id");
     rc = demo_cancel(cp, ucp_sim_base_url(sim));
@@ -632,6 +643,13 @@ static void usage(FILE *f) {
           "  discover [--st T] [--mx S] [--timeout S] [--iface IF] [--unicast HOST:PORT]\n"
           "           [--port N] [--ipv6] [--json]     find devices (SSDP)\n"
           "  describe URL [--json] [--timeout S]  load and print a device description\n"
+          "  scpd DEVICE SERVICE [--json]         print a service's actions and variables\n"
+          "  invoke DEVICE SERVICE ACTION [Name=Value]... [--json] [--raw]\n"
+          "                                       invoke an action, print its out-arguments\n"
+          "  query DEVICE SERVICE VARIABLE [--json] [--raw]\n"
+          "                                       QueryStateVariable\n"
+          "      (DEVICE: URL, uuid:... or friendly name; --timeout MS, --search-ms MS,\n"
+          "       --unicast HOST:PORT, --ssdp-port N, --iface IF; see COMMAND --help)\n"
           "  sim [--port N] [--serve-dir DIR] ...  run the device simulator\n"
           "  demo                                  simulator + control point, end to end\n"
           "  version                               print the library version\n");
@@ -647,6 +665,9 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "sim")) return ucp_sim_main(argc - 1, argv + 1);
   if (!strcmp(cmd, "discover")) return cmd_discover(argc - 1, argv + 1);
   if (!strcmp(cmd, "demo")) return cmd_demo(argc - 1, argv + 1);
+  if (!strcmp(cmd, "scpd")) return cmd_scpd(argc - 1, argv + 1);
+  if (!strcmp(cmd, "invoke")) return cmd_invoke(argc - 1, argv + 1);
+  if (!strcmp(cmd, "query")) return cmd_query(argc - 1, argv + 1);
   if (!strcmp(cmd, "version")) {
     printf("upnpcp %s\n", ucp_version(NULL));
     return 0;

@@ -13,6 +13,7 @@
 static _Thread_local ucp_cp *tls_dispatch_cp;
 
 static void on_async(uv_async_t *h);
+static void on_idle(uv_idle_t *h);
 static void on_deadline(uv_timer_t *t);
 static void teardown(ucp_cp *cp);
 
@@ -34,6 +35,10 @@ static void free_memory(ucp_cp *cp) {
 
 static void loop_thread_main(void *arg) {
   ucp_cp *cp = arg;
+  uv_mutex_lock(&cp->lock);
+  cp->loop_tid = uv_thread_self();
+  cp->loop_tid_known = 1;
+  uv_mutex_unlock(&cp->lock);
   uv_run(cp->loop, UV_RUN_DEFAULT);
   int rc = uv_loop_close(cp->loop);
   if (rc != 0) fprintf(stderr, "upnpcp: bug: loop not closed (%d)\n", rc);
@@ -56,6 +61,13 @@ static int init_handles(ucp_cp *cp) {
     return UCP_E_INTERNAL;
   }
   cp->deadline_timer.data = cp;
+  cp->open_handles++;
+  if (uv_idle_init(cp->loop, &cp->idle) != 0) {
+    uv_close((uv_handle_t *)&cp->async, NULL);
+    uv_close((uv_handle_t *)&cp->deadline_timer, NULL);
+    return UCP_E_INTERNAL;
+  }
+  cp->idle.data = cp;
   cp->open_handles++;
   /* The timer must not keep a caller's loop alive on its own. */
   uv_unref((uv_handle_t *)&cp->deadline_timer);
@@ -97,6 +109,7 @@ int ucp_cp_new(const ucp_cp_opts *opts, ucp_cp **out) {
 fail_thread:
   uv_close((uv_handle_t *)&cp->async, NULL);
   uv_close((uv_handle_t *)&cp->deadline_timer, NULL);
+  uv_close((uv_handle_t *)&cp->idle, NULL);
   uv_run(cp->loop, UV_RUN_NOWAIT);
 fail_handles:
   if (cp->own_thread) uv_loop_close(cp->loop);
@@ -154,7 +167,22 @@ uint64_t ucp_cp_counter(ucp_cp *cp, ucp_counter which) {
 
 /* ------------------------------------------------------------ start calls */
 
-static void kick_locked(ucp_cp *cp) { uv_async_send(&cp->async); }
+/* Loop thread: dispatch on this loop iteration's idle phase, before the
+ * loop polls again; no system call (uv_async_send costs an eventfd write
+ * and read). Work from inside callbacks and curl's I/O comes this way. */
+static void wake_loop(ucp_cp *cp) {
+  if (!cp->torn_down) uv_idle_start(&cp->idle, on_idle);
+}
+
+/* Any thread, under the lock: wake the loop to take the lists. */
+static void kick_locked(ucp_cp *cp) {
+  uv_thread_t self;
+  if (cp->loop_tid_known && (self = uv_thread_self(),
+                             uv_thread_equal(&cp->loop_tid, &self)))
+    wake_loop(cp);
+  else
+    uv_async_send(&cp->async);
+}
 
 int ucp__op_submit(ucp_cp *cp, ucp__op *op, const ucp__op_vtable *vt,
                    const ucp_call_opts *opts, ucp_done_cb done, void *user,
@@ -291,7 +319,7 @@ void ucp__op_progress(ucp__op *op, uint64_t num, uint64_t den, int status) {
   op->progress_dirty = 1;
   op->p_next = op->cp->prog_head;
   op->cp->prog_head = op;
-  uv_async_send(&op->cp->async);
+  wake_loop(op->cp);
 }
 
 void ucp__op_post(ucp__op *op, ucp__event *ev) {
@@ -311,7 +339,7 @@ void ucp__op_post(ucp__op *op, ucp__event *ev) {
     else cp->ev_ops_head = op;
     cp->ev_ops_tail = op;
   }
-  uv_async_send(&cp->async);
+  wake_loop(cp);
 }
 
 int ucp__op_finish(ucp__op *op, int status, int http_status,
@@ -331,7 +359,7 @@ int ucp__op_finish(ucp__op *op, int status, int http_status,
   if (cp->done_tail) cp->done_tail->q_next = op;
   else cp->done_head = op;
   cp->done_tail = op;
-  uv_async_send(&cp->async);
+  wake_loop(cp);
   return status;
 }
 
@@ -552,8 +580,17 @@ int ucp__cp_post_task(ucp_cp *cp, ucp__task *t) {
   return ok ? UCP_OK : UCP_E_SHUTDOWN;
 }
 
-static void on_async(uv_async_t *h) {
-  ucp_cp *cp = h->data;
+static void dispatch(ucp_cp *cp);
+
+static void on_async(uv_async_t *h) { dispatch(h->data); }
+
+static void on_idle(uv_idle_t *h) {
+  uv_idle_stop(h);
+  dispatch(h->data);
+}
+
+/* One round of the loop's work, in the order of docs/architecture.md. */
+static void dispatch(ucp_cp *cp) {
   uv_mutex_lock(&cp->lock);
   if (!cp->loop_tid_known) {
     cp->loop_tid = uv_thread_self();
@@ -624,6 +661,7 @@ static void teardown(ucp_cp *cp) {
   uv_timer_stop(&cp->deadline_timer);
   uv_close((uv_handle_t *)&cp->deadline_timer, on_handle_closed);
   uv_close((uv_handle_t *)&cp->async, on_handle_closed);
+  uv_close((uv_handle_t *)&cp->idle, on_handle_closed);
   uv_mutex_lock(&cp->lock);
   ucp__free_waiter *w = cp->free_waiter;
   uv_mutex_unlock(&cp->lock);

@@ -44,7 +44,8 @@ struct ucp_cp {
   uv_loop_t own_loop;
   int own_thread;
   uv_thread_t thread;
-  uv_async_t async;
+  uv_async_t async;     /* wakes the loop from other threads */
+  uv_idle_t idle;       /* ... from the loop thread itself */
   uv_timer_t deadline_timer;
   ucp__heap deadlines;
   ucp__op *done_head, *done_tail;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "../core/mem.h"
@@ -25,11 +26,24 @@ typedef struct poll_ctx {
   struct poll_ctx *prev, *next;
 } poll_ctx;
 
+/* An easy handle kept for the next transfer (curl_easy_reset keeps its
+ * buffers), with its error buffer. */
+typedef struct easy_slot {
+  CURL *easy;
+  char *errbuf;
+} easy_slot;
+
+enum { EASY_POOL = 64 };
+
 struct http_engine {
   ucp_cp *cp;
   CURLM *multi;
   uv_timer_t timer;
   poll_ctx *polls;
+  poll_ctx **byfd; /* the poll handle of each socket curl has open */
+  size_t nbyfd;
+  easy_slot pool[EASY_POOL];
+  size_t npool;
   ucp__http_req *wait_head, *wait_tail; /* waiting for a transfer slot */
   ucp__http_req *doomed; /* failed inside a curl callback: reap after it */
   size_t active;
@@ -67,7 +81,10 @@ struct ucp__http_req {
 
 static void engine_handle_closed(http_engine *eng) {
   ucp__cp_handle_closed(eng->cp);
-  if (--eng->handles == 0 && eng->closing) ucp__free(eng);
+  if (--eng->handles == 0 && eng->closing) {
+    ucp__free(eng->byfd);
+    ucp__free(eng);
+  }
 }
 
 static void on_poll_closed(uv_handle_t *h) {
@@ -101,6 +118,11 @@ static void engine_close(void *ext) {
   }
   curl_multi_cleanup(eng->multi); /* closes pooled connections */
   eng->multi = NULL;
+  while (eng->npool) {
+    easy_slot *e = &eng->pool[--eng->npool];
+    curl_easy_cleanup(e->easy);
+    ucp__free(e->errbuf);
+  }
   while (eng->polls) poll_close(eng->polls);
   uv_timer_stop(&eng->timer);
   uv_close((uv_handle_t *)&eng->timer, on_timer_closed);
@@ -187,23 +209,47 @@ static int doom(http_engine *eng, CURL *easy) {
   return 0;
 }
 
+static poll_ctx *byfd_get(http_engine *eng, curl_socket_t fd) {
+  return fd >= 0 && (size_t)fd < eng->nbyfd ? eng->byfd[fd] : NULL;
+}
+
+static int byfd_set(http_engine *eng, curl_socket_t fd, poll_ctx *pc) {
+  if (fd < 0) return -1;
+  if ((size_t)fd >= eng->nbyfd) {
+    if (!pc) return 0;
+    size_t n = eng->nbyfd ? eng->nbyfd : 64;
+    while (n <= (size_t)fd) n *= 2;
+    poll_ctx **b = ucp__realloc(eng->byfd, n * sizeof *b);
+    if (!b) return -1;
+    memset(b + eng->nbyfd, 0, (n - eng->nbyfd) * sizeof *b);
+    eng->byfd = b;
+    eng->nbyfd = n;
+  }
+  eng->byfd[fd] = pc;
+  return 0;
+}
+
+/* A socket's poll handle lives as long as the socket: curl removes a
+ * kept-alive connection's socket after each transfer and adds it back on
+ * the next, which would otherwise cost a handle, an ioctl and epoll calls
+ * per request. It is closed with the socket (closesocket_cb). */
 static int socket_cb(CURL *easy, curl_socket_t s, int action, void *userp,
                      void *socketp) {
-  (void)easy;
   http_engine *eng = userp;
-  poll_ctx *pc = socketp;
+  poll_ctx *pc = socketp ? socketp : byfd_get(eng, s);
   if (action == CURL_POLL_REMOVE) {
-    if (pc) {
-      poll_close(pc);
-      curl_multi_assign(eng->multi, s, NULL);
-    }
+    if (pc) uv_poll_stop(&pc->poll);
     return 0;
   }
   if (!pc) {
     pc = poll_open(eng, s);
     if (!pc) return doom(eng, easy);
-    curl_multi_assign(eng->multi, s, pc);
+    if (byfd_set(eng, s, pc) != 0) {
+      poll_close(pc);
+      return doom(eng, easy);
+    }
   }
+  if (!socketp) curl_multi_assign(eng->multi, s, pc);
   int ev = 0;
   if (action != CURL_POLL_OUT) ev |= UV_READABLE;
   if (action != CURL_POLL_IN) ev |= UV_WRITABLE;
@@ -336,6 +382,16 @@ static int xferinfo_cb(void *userp, curl_off_t dltotal, curl_off_t dlnow,
 
 /* Connect-time check of the real destination (SECURITY.md): the address
  * curl is about to connect to must be the pinned device address. */
+static int closesocket_cb(void *clientp, curl_socket_t fd) {
+  http_engine *eng = clientp;
+  poll_ctx *pc = byfd_get(eng, fd);
+  if (pc) {
+    byfd_set(eng, fd, NULL);
+    poll_close(pc);
+  }
+  return close(fd);
+}
+
 static curl_socket_t opensocket_cb(void *userp, curlsocktype purpose,
                                    struct curl_sockaddr *a) {
   ucp__http_req *r = userp;
@@ -376,7 +432,15 @@ static int map_curl_error(const ucp__http_req *r, CURLcode cc) {
   }
 }
 
+/* The easy handle (out of the multi handle by now) goes back to the pool. */
 static void free_req(ucp__http_req *r) {
+  http_engine *eng = r->eng;
+  if (r->easy && r->errbuf && !eng->closing && eng->npool < EASY_POOL) {
+    curl_easy_reset(r->easy);
+    eng->pool[eng->npool++] = (easy_slot){r->easy, r->errbuf};
+    r->easy = NULL;
+    r->errbuf = NULL;
+  }
   if (r->easy) curl_easy_cleanup(r->easy);
   curl_slist_free_all(r->headers);
   ucp__free(r->errbuf);
@@ -478,6 +542,9 @@ static void set_callbacks(ucp__http_req *r) {
   curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
   curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, opensocket_cb);
   curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, r);
+  /* The engine, not the request: connections outlive requests. */
+  curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, closesocket_cb);
+  curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, r->eng);
 }
 
 static int configure(ucp__http_req *r) {
@@ -505,8 +572,15 @@ static int configure(ucp__http_req *r) {
  * waiting in the queue costs its strings, not curl's buffers. */
 static int launch(ucp__http_req *r) {
   http_engine *eng = r->eng;
-  r->easy = curl_easy_init();
-  r->errbuf = ucp__calloc(1, CURL_ERROR_SIZE);
+  if (eng->npool) {
+    easy_slot *slot = &eng->pool[--eng->npool];
+    r->easy = slot->easy;
+    r->errbuf = slot->errbuf;
+    r->errbuf[0] = '\0';
+  } else {
+    r->easy = curl_easy_init();
+    r->errbuf = ucp__calloc(1, CURL_ERROR_SIZE);
+  }
   if (!r->easy || !r->errbuf) return UCP_E_NOMEM;
   int rc = build_headers(r);
   if (rc == UCP_OK) rc = configure(r);

@@ -1,0 +1,82 @@
+/* cli.h - what the files of the upnpcp command-line tool share: safe
+ * printing of network strings, waiting for one operation (cancelled by
+ * Ctrl-C through ucp_cancel) and the commands. Only the public header
+ * (include/upnpcp.h) and the simulator are used, as curl's src/ does. */
+#ifndef UCP_CLI_H
+#define UCP_CLI_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "sim.h"
+#include "upnpcp.h"
+
+enum { FIELD_CAP = 256 };
+
+/* One out-argument of an invoke or query, copied out of the result. */
+typedef struct cli_out {
+  char *name;
+  char *value; /* NULL: the device left it out */
+  ucp_type type;
+} cli_out;
+
+/* One operation being waited for. The completion callbacks fill it under
+ * the lock; the main thread reads it after wait_or_cancel() returned. */
+typedef struct waiter {
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  int done;
+  int status;
+  int json;
+  int progress_tty;
+  uint64_t id;
+  const ucp_description *desc; /* a reference, when it loaded */
+  int quiet;
+  int stop; /* set by an event: wait_or_cancel() cancels, returns UCP_OK */
+  /* Captured by cli_on_done() (service control). */
+  const char *what;     /* label of the progress line */
+  const ucp_scpd *scpd; /* a reference, when it loaded */
+  int from_cache;
+  int http, upnp_error;
+  char *upnp_desc, *detail, *warnings;
+  size_t nout;
+  cli_out *outs;
+  int callbacks; /* completion callbacks seen (exactly one, or none) */
+} waiter;
+
+extern volatile sig_atomic_t cli_interrupted;
+
+/* Escape C0/C1 controls and bidi overrides; cap FIELD_CAP bytes. */
+void put_safe(FILE *f, const char *s);
+/* The same with another cap on the input bytes (0: none). */
+void put_safe_cap(FILE *f, const char *s, size_t cap);
+/* The escaped text, malloc'd (NULL s gives "-"); NULL when out of memory. */
+char *safe_dup(const char *s, size_t cap);
+json_t *jstr(const char *s);
+
+void waiter_init(waiter *w);
+void waiter_destroy(waiter *w);
+/* Wait for the completion; on Ctrl-C (or w->stop) cancel through
+ * ucp_cancel(). Returns the op's status, 130 when Ctrl-C cancelled it, or
+ * UCP_OK when w->stop cancelled it. */
+int wait_or_cancel(ucp_cp *cp, waiter *w);
+void install_sigint(void);
+int exit_code(int status);
+
+/* Completion and progress callbacks that copy a result into a waiter. */
+void cli_on_done(uint64_t id, const ucp_result *r, void *user);
+void cli_on_progress(uint64_t id, uint64_t num, uint64_t den, int status,
+                     void *user);
+
+/* The service-control commands (cli_control.c); argv[0] is the command. */
+int cmd_scpd(int argc, char **argv);
+int cmd_invoke(int argc, char **argv);
+int cmd_query(int argc, char **argv);
+/* The control part of `upnpcp demo`: SCPD, invoke, query, faults, cancel
+ * of a slow action, against the simulator's device described by desc. */
+int demo_control(ucp_cp *cp, const ucp_description *desc);
+
+#endif
