@@ -130,6 +130,9 @@ typedef enum ucp_limit {
   UCP_LIMIT_SEARCH_PER_HOST, /* ... of them from one address: 256 */
   UCP_LIMIT_SCPD_CACHE,      /* SCPDs kept in the cache: 1024 */
   UCP_LIMIT_SOAP_BYTES,      /* a SOAP response body: 1 MiB */
+  UCP_LIMIT_SUBSCRIPTIONS,   /* subscriptions at once: 4096 */
+  UCP_LIMIT_NOTIFY_BYTES,    /* a NOTIFY body: 256 KiB (413 beyond) */
+  UCP_LIMIT_CALLBACK_CONNS,  /* callback server connections: 256 */
   UCP_LIMIT__COUNT
 } ucp_limit;
 UCP_EXTERN int ucp_cp_opts_set_limit(ucp_cp_opts *o, ucp_limit which,
@@ -142,10 +145,12 @@ typedef enum ucp_op_kind {
   UCP_OP_SCPD_DOWNLOAD = 3,
   UCP_OP_INVOKE = 4,
   UCP_OP_QUERY = 5,
+  UCP_OP_SUBSCRIBE = 6,
   UCP_OP__COUNT
 } ucp_op_kind;
 /** Default deadline in milliseconds for one kind (description: 10000,
- *  search: 60000, SCPD: 10000, invoke and query: 30000, UDA 2.0 §3.2.1). */
+ *  search: 60000, SCPD: 10000, invoke and query: 30000, UDA 2.0 §3.2.1;
+ *  subscribe: 30000 for the first SUBSCRIBE). */
 UCP_EXTERN int ucp_cp_opts_set_deadline(ucp_cp_opts *o, ucp_op_kind kind,
                                         uint64_t ms);
 
@@ -263,6 +268,10 @@ typedef enum ucp_counter {
   UCP_COUNTER_SSDP_RECEIVED, /* SSDP datagrams received */
   UCP_COUNTER_SSDP_DROPPED,  /* ... dropped: malformed, oversized, not
                                 matching, or breaking the origin rule */
+  UCP_COUNTER_NOTIFY_RECEIVED, /* NOTIFYs accepted by the callback server */
+  UCP_COUNTER_NOTIFY_DROPPED,  /* ... refused (4xx/5xx) or not delivered:
+                                  unknown path or SID, duplicate SEQ, bad
+                                  body, queue full */
   UCP_COUNTER__COUNT
 } ucp_counter;
 UCP_EXTERN uint64_t ucp_cp_counter(ucp_cp *cp, ucp_counter which);
@@ -721,6 +730,112 @@ UCP_EXTERN int ucp_result_out_double(const ucp_result *r, size_t i,
 UCP_EXTERN int ucp_result_out_bool(const ucp_result *r, size_t i, int *v);
 /** Repairs and oddities seen in a response, one per line; "" if none. */
 UCP_EXTERN const char *ucp_result_warnings(const ucp_result *r);
+
+/* ------------------------------------------------------------------------ */
+/* Eventing (UDA 2.0 §4): BeginSubscribeToEvents                           */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A subscription is one long operation: it starts with SUBSCRIBE, reports
+ * every event and every change of its own state through `events`, renews
+ * itself before the granted timeout runs out, and completes only when it
+ * ends: UCP_OK after ucp_unsubscribe(), or an error once it is lost (a
+ * UCP_SUB_LOST state event says why first). It is never lost silently.
+ *
+ * The control point runs a callback server (libmicrohttpd, its own
+ * thread) on the local address that routes to each device, with a random
+ * 128-bit path per subscription; only NOTIFYs with the right path, Host,
+ * NT, NTS and SID are accepted (docs/eventing.md, SECURITY.md).
+ */
+typedef enum ucp_sub_state {
+  UCP_SUB_ACTIVE = 1,    /* SUBSCRIBE accepted: SID and granted timeout */
+  UCP_SUB_RENEWING,      /* a renewal was sent (the timeout is running out) */
+  UCP_SUB_RENEWED,       /* renewed before the timeout ran out */
+  UCP_SUB_RESUBSCRIBED,  /* replaced by a fresh SUBSCRIBE (412 on renewal,
+                            device reboot, missed events); new SID */
+  UCP_SUB_MISSED_EVENTS, /* a SEQ gap: events were lost; a resubscribe
+                            follows, whose initial event resyncs */
+  UCP_SUB_UNREACHABLE,   /* no initial event came: the device cannot reach
+                            the callback address (the detail says which
+                            and the likely cause); the subscription stays */
+  UCP_SUB_LOST           /* gone for good (the detail says why); the
+                            completion follows with the error */
+} ucp_sub_state;
+
+typedef enum ucp_event_kind {
+  UCP_EVENT_NOTIFY = 1, /* a NOTIFY: variables, SEQ */
+  UCP_EVENT_STATE       /* a change of the subscription's state */
+} ucp_event_kind;
+
+/** One event, borrowed for the callback. */
+typedef struct ucp_event ucp_event;
+UCP_EXTERN ucp_event_kind ucp_event_get_kind(const ucp_event *ev);
+/** UCP_EVENT_STATE: the new state and a sentence about it. */
+UCP_EXTERN ucp_sub_state ucp_event_state(const ucp_event *ev);
+UCP_EXTERN const char *ucp_event_detail(const ucp_event *ev);
+/** The SID the event belongs to ("uuid:..."); "" before the first. */
+UCP_EXTERN const char *ucp_event_sid(const ucp_event *ev);
+/** UCP_EVENT_NOTIFY: its SEQ (0 is the initial event, every evented
+ *  variable); for state events, the granted timeout in seconds. */
+UCP_EXTERN uint32_t ucp_event_seq(const ucp_event *ev);
+UCP_EXTERN uint32_t ucp_event_timeout(const ucp_event *ev);
+/** The variables of a NOTIFY in document order: name, canonical value
+ *  (typed by the SCPD when one was given; as sent otherwise or when the
+ *  value does not fit the type, then UCP_TYPE_UNKNOWN). */
+UCP_EXTERN size_t ucp_event_var_count(const ucp_event *ev);
+UCP_EXTERN const char *ucp_event_var_name(const ucp_event *ev, size_t i);
+UCP_EXTERN const char *ucp_event_var_value(const ucp_event *ev, size_t i);
+UCP_EXTERN ucp_type ucp_event_var_type(const ucp_event *ev, size_t i);
+/** A LastChange variable (AVTransport, RenderingControl) read into
+ *  per-instance changes: InstanceID, variable, val (NULL when absent) and
+ *  channel (NULL when absent). 0 when the NOTIFY has no LastChange or it
+ *  could not be read (a line in ucp_event_warnings() says why). */
+UCP_EXTERN size_t ucp_event_change_count(const ucp_event *ev);
+UCP_EXTERN int ucp_event_change(const ucp_event *ev, size_t i,
+                                const char **instance, const char **variable,
+                                const char **value, const char **channel);
+UCP_EXTERN const char *ucp_event_warnings(const ucp_event *ev);
+
+typedef void (*ucp_event_cb)(uint64_t id, const ucp_event *ev, void *user);
+
+typedef struct ucp_sub_opts ucp_sub_opts;
+UCP_EXTERN ucp_sub_opts *ucp_sub_opts_new(void);
+UCP_EXTERN void ucp_sub_opts_free(ucp_sub_opts *o);
+/** TIMEOUT asked for, in seconds (default 1800); the device grants what it
+ *  wants and renewal follows the granted value. */
+UCP_EXTERN int ucp_sub_opts_set_timeout(ucp_sub_opts *o, uint32_t seconds);
+/** How long to wait for the initial event before reporting
+ *  UCP_SUB_UNREACHABLE (default 5000 ms). */
+UCP_EXTERN int ucp_sub_opts_set_check_ms(ucp_sub_opts *o, uint64_t ms);
+/** The callback server's port (default 0: any free port). */
+UCP_EXTERN int ucp_sub_opts_set_port(ucp_sub_opts *o, unsigned port);
+
+/**
+ * Subscribe to the events of `svc` (its eventSubURL). With `scpd`, event
+ * values are typed by their state variables. The first SUBSCRIBE is
+ * bounded by the call's deadline (default 30 s, UCP_OP_SUBSCRIBE); after
+ * it is accepted the subscription has no deadline. Cancelling (or
+ * destroying the control point) stops every callback at once and sends
+ * UNSUBSCRIBE in the background when the device had accepted it.
+ * Returns UCP_OK and *id, or UCP_E_INVALIDARG, UCP_E_URL (no usable
+ * eventSubURL), UCP_E_LIMIT, UCP_E_SHUTDOWN, UCP_E_NOMEM. Any thread.
+ */
+UCP_EXTERN int ucp_subscribe(ucp_cp *cp, const ucp_service *svc,
+                             const ucp_scpd *scpd, const ucp_sub_opts *so,
+                             const ucp_call_opts *opts, ucp_event_cb events,
+                             ucp_done_cb done, void *user, uint64_t *id);
+/** ucp_subscribe() given the event URL directly. `udn` (may be NULL)
+ *  links it to a device, so that a reboot seen by a search resubscribes. */
+UCP_EXTERN int ucp_subscribe_url(ucp_cp *cp, const char *event_url,
+                                 const char *udn, const ucp_scpd *scpd,
+                                 const ucp_sub_opts *so,
+                                 const ucp_call_opts *opts,
+                                 ucp_event_cb events, ucp_done_cb done,
+                                 void *user, uint64_t *id);
+/** End a subscription: UNSUBSCRIBE, then the completion with UCP_OK (or
+ *  the error of the UNSUBSCRIBE). Returns UCP_OK, or UCP_E_INVALIDARG for
+ *  an id that is not a running subscription. Any thread. */
+UCP_EXTERN int ucp_unsubscribe(ucp_cp *cp, uint64_t id);
 
 #ifdef __cplusplus
 }

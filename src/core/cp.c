@@ -363,6 +363,28 @@ int ucp__op_finish(ucp__op *op, int status, int http_status,
   return status;
 }
 
+void ucp__op_clear_deadline(ucp__op *op) {
+  ucp__heap_remove(&op->cp->deadlines, &op->timer);
+}
+
+ucp_op_kind ucp__op_kind_of(ucp_cp *cp, uint64_t id) {
+  uv_mutex_lock(&cp->lock);
+  ucp__op *op = ucp__registry_get(&cp->reg, id);
+  ucp_op_kind k = op && (op->state == UCP__OP_QUEUED ||
+                         op->state == UCP__OP_ACTIVE) ? op->vt->kind
+                                                      : (ucp_op_kind)0;
+  uv_mutex_unlock(&cp->lock);
+  return k;
+}
+
+ucp__op *ucp__op_find(ucp_cp *cp, uint64_t id) {
+  uv_mutex_lock(&cp->lock);
+  ucp__op *op = ucp__registry_get(&cp->reg, id);
+  if (op && op->state != UCP__OP_ACTIVE) op = NULL;
+  uv_mutex_unlock(&cp->lock);
+  return op;
+}
+
 int ucp__op_fail(ucp__op *op, int status, int http_status, const char *fmt,
                  ...) {
   char buf[1024];

@@ -116,6 +116,16 @@ int ucp__op_fail(ucp__op *op, int status, int http_status, const char *fmt,
                  ...) __attribute__((format(printf, 4, 5)));
 
 
+/* Loop thread. Disarm the op's deadline: it runs until it finishes or is
+ * cancelled (a subscription once accepted). */
+void ucp__op_clear_deadline(ucp__op *op);
+/* Loop thread. The op of `id` if it is registered and ACTIVE, else NULL.
+ * The pointer is valid until control returns to the loop. */
+ucp__op *ucp__op_find(ucp_cp *cp, uint64_t id);
+
+/* Any thread. The kind of the pending op `id` (queued or active), else 0. */
+ucp_op_kind ucp__op_kind_of(ucp_cp *cp, uint64_t id);
+
 /* ---- what protocol layers use of the control point (loop thread) ---- */
 struct uv_loop_s;
 struct uv_handle_s;
@@ -126,7 +136,13 @@ uint64_t ucp__cp_default_deadline(ucp_cp *cp, ucp_op_kind kind);
  * down with the control point. `close` must uv_close its handles; each
  * handle it opens is counted with ucp__cp_handle_opened and its close
  * callback must call ucp__cp_handle_closed. */
-enum ucp__ext_slot { UCP__EXT_HTTP, UCP__EXT_SCPD_CACHE, UCP__EXT__COUNT };
+enum ucp__ext_slot {
+  UCP__EXT_HTTP,
+  UCP__EXT_SCPD_CACHE,
+  UCP__EXT_GENA, /* closed after HTTP: it sends the last UNSUBSCRIBEs */
+  UCP__EXT_SUBS, /* the subscriptions' timer */
+  UCP__EXT__COUNT
+};
 void *ucp__cp_ext(ucp_cp *cp, enum ucp__ext_slot slot);
 void ucp__cp_set_ext(ucp_cp *cp, enum ucp__ext_slot slot, void *ext,
                      void (*close)(void *ext));

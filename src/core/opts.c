@@ -18,6 +18,9 @@ static const uint64_t limit_defaults[UCP_LIMIT__COUNT] = {
     [UCP_LIMIT_SEARCH_PER_HOST] = 256,
     [UCP_LIMIT_SCPD_CACHE] = 1024,
     [UCP_LIMIT_SOAP_BYTES] = 1024 * 1024,
+    [UCP_LIMIT_SUBSCRIPTIONS] = 4096,
+    [UCP_LIMIT_NOTIFY_BYTES] = 256 * 1024,
+    [UCP_LIMIT_CALLBACK_CONNS] = 256,
 };
 
 void ucp__opts_defaults(ucp_cp_opts *o) {
@@ -28,6 +31,7 @@ void ucp__opts_defaults(ucp_cp_opts *o) {
   o->deadlines[UCP_OP_SCPD_DOWNLOAD] = 10000;
   o->deadlines[UCP_OP_INVOKE] = 30000;
   o->deadlines[UCP_OP_QUERY] = 30000;
+  o->deadlines[UCP_OP_SUBSCRIBE] = 30000;
 }
 
 ucp_cp_opts *ucp_cp_opts_new(void) {

@@ -14,6 +14,7 @@
 #include "../control/control.h"
 #include "../core/op.h"
 #include "../device/device.h"
+#include "../gena/subscribe.h"
 #include "ssdp.h"
 
 enum { MAX_IFACES = 16, MAX_UNICAST = 16, TICK_MS = 50, SENDS = 3 };
@@ -440,6 +441,7 @@ static void refresh(search_op *op, ucp_found *f, const ucp__ssdp_msg *m,
     f->configid = m->configid;
   }
   if (rebooted) ucp__scpd_cache_forget(op->base.cp, f->udn);
+  if (rebooted || f->gone) ucp__gena_device_rebooted(op->base.cp, f->udn);
   changed |= rebooted;
   if (m->max_age) f->max_age = m->max_age;
   uint64_t now = ucp__now_ms();

@@ -6,7 +6,8 @@
  * Every wait is done in steps of at most SIM_STEP_MS checking the per-sim
  * stop flag, which bounds the time ucp_sim_stop() needs to join the
  * connection threads. The SSDP side (sim_ssdp.c) is optional; the SOAP
- * control side is sim_soap.c (this file does its HTTP part).
+ * control side is sim_soap.c and the GENA side sim_gena.c (this file does
+ * their HTTP parts).
  */
 #include "sim.h"
 
@@ -81,6 +82,8 @@ struct ucp_sim {
   int ndevs;
   ucp__sim_ssdp *ssdp; /* NULL without SSDP */
   ucp__sim_ctl *ctl;   /* control state of every device (sim_soap.c) */
+  ucp__sim_gena *gena; /* subscriptions and events (sim_gena.c) */
+  atomic_uint bootid;  /* BOOTID without SSDP (ucp_sim_reboot) */
   sim_doc scpd_sp;     /* documents shared by all devices */
   sim_doc scpd_dim;
   sim_doc malformed;
@@ -328,6 +331,9 @@ typedef struct sim_req {
   char *body;      /* request body, NUL-terminated (for POST handlers) */
   size_t body_len;
   bool body_too_big;
+  uint64_t gena_release; /* != 0: a held initial event, sent once the
+                            response has gone out (sim_completed) */
+  int gena_svc;
 } sim_req;
 
 static unsigned sim_method_bit(const char *m) {
@@ -1060,6 +1066,60 @@ static enum MHD_Result sim_h_ctl_dim(sim_req *r) {
 }
 
 /* ------------------------------------------------------------------ */
+/* Handlers: eventing (UDA 2.0 section 4.1; sim_gena.c decides)       */
+/* ------------------------------------------------------------------ */
+
+#define SIM_GENA_MS_DEF 1000u /* slow_notify */
+
+static const char *sim_header(sim_req *r, const char *key) {
+  return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, key);
+}
+
+/* 200: SID and TIMEOUT for a SUBSCRIBE, nothing more for UNSUBSCRIBE. */
+static enum MHD_Result sim_reply_gena(sim_req *r, const ucp__sim_gena_ans *a,
+                                      int svc) {
+  struct MHD_Response *resp = MHD_create_response_from_buffer(
+      0, (void *)(uintptr_t)"", MHD_RESPMEM_PERSISTENT);
+  if (resp && a->sid[0]) {
+    char t[32];
+    snprintf(t, sizeof t, "Second-%u", a->timeout_s);
+    MHD_add_response_header(resp, "SID", a->sid);
+    MHD_add_response_header(resp, "TIMEOUT", t);
+  }
+  r->gena_release = a->release;
+  r->gena_svc = svc;
+  return sim_queue(r, MHD_HTTP_OK, resp, NULL);
+}
+
+static enum MHD_Result sim_h_evt(sim_req *r, int svc) {
+  ucp__sim_gena_req rq = {
+      .dev = (int)(r->dev - r->sim->devs),
+      .svc = svc,
+      .unsubscribe = r->method == SIM_M_UNSUBSCRIBE,
+      .callback = sim_header(r, "CALLBACK"),
+      .nt = sim_header(r, "NT"),
+      .sid = sim_header(r, "SID"),
+      .timeout = sim_header(r, "TIMEOUT"),
+      .fault = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
+                                           "fault")};
+  if (!sim_qnum(r, "ms", SIM_GENA_MS_DEF, SIM_CTL_MS_MAX, &rq.ms) ||
+      !sim_qnum(r, "timeout_cap", UINT64_MAX, UINT64_MAX, &rq.timeout_cap))
+    return sim_bad_param(r);
+  ucp__sim_gena_ans a;
+  ucp__sim_gena_handle(r->sim->gena, &rq, &a); /* early_notify waits */
+  if (a.status != MHD_HTTP_OK) return sim_reply_text(r, a.status, a.text);
+  return sim_reply_gena(r, &a, svc);
+}
+
+static enum MHD_Result sim_h_evt_sp(sim_req *r) {
+  return sim_h_evt(r, UCP__SIM_SVC_SWITCHPOWER);
+}
+
+static enum MHD_Result sim_h_evt_dim(sim_req *r) {
+  return sim_h_evt(r, UCP__SIM_SVC_DIMMING);
+}
+
+/* ------------------------------------------------------------------ */
 /* Dispatch                                                           */
 /* ------------------------------------------------------------------ */
 
@@ -1097,6 +1157,10 @@ static const sim_route sim_routes[] = {
      sim_h_echo},
     {"/ctl/SwitchPower", false, SIM_M_CONTROL, sim_h_ctl_sp},
     {"/ctl/Dimming", false, SIM_M_CONTROL, sim_h_ctl_dim},
+    {"/evt/SwitchPower", false, SIM_M_SUBSCRIBE | SIM_M_UNSUBSCRIBE,
+     sim_h_evt_sp},
+    {"/evt/Dimming", false, SIM_M_SUBSCRIBE | SIM_M_UNSUBSCRIBE,
+     sim_h_evt_dim},
 };
 
 static const sim_route *sim_find_route(const char *url) {
@@ -1183,6 +1247,9 @@ static void sim_completed(void *cls, struct MHD_Connection *conn,
   (void)toe;
   sim_req *r = *req_cls;
   if (!r) return;
+  if (r->gena_release) /* UDA 2.0 section 4.2.1: after the response */
+    ucp__sim_gena_release(r->sim->gena, (int)(r->dev - r->sim->devs),
+                          r->gena_svc, r->gena_release);
   free(r->body);
   free(r);
   *req_cls = NULL;
@@ -1238,6 +1305,7 @@ static void sim_free(ucp_sim *s) {
     free(s->devs[i].udn);
   }
   free(s->devs);
+  ucp__sim_gena_free(s->gena);
   ucp__sim_ctl_free(s->ctl);
   sim_free_docs(s);
   free(s->serve_dir);
@@ -1394,15 +1462,23 @@ static int sim_init(ucp_sim *s, const ucp_sim_opts *o, int ndevs) {
   if (!(s->devs = calloc((size_t)ndevs, sizeof *s->devs))) return -1;
   s->ndevs = ndevs;
   if (!(s->ctl = ucp__sim_ctl_new(ndevs))) return -1;
+  ucp__sim_gena_cfg gc = {ndevs, o->gena_timeout_cap_s,
+                          o->gena_max_subscriptions};
+  if (ucp__sim_gena_new(&gc, s->ctl, &s->gena) != 0) return -1;
+  ucp__sim_ctl_set_gena(s->ctl, s->gena);
+  atomic_store(&s->bootid,
+               (o->bootid ? o->bootid : (unsigned)time(NULL)) & 0x7fffffffu);
   for (int i = 0; i < ndevs; i++)
     if (sim_init_dev(s, i, uuid, name) != 0) return -1;
   return sim_build_docs(s);
 }
 
-/* Stops the SSDP side first (its byebye goes out while HTTP still
- * answers), then every HTTP server; frees s. */
+/* Stops the NOTIFY sender (in-flight NOTIFYs aborted), the SSDP side
+ * (its byebye goes out while HTTP still answers), then every HTTP server;
+ * frees s. */
 static void sim_shutdown(ucp_sim *s) {
   atomic_store(&s->stopping, true); /* waits notice within SIM_STEP_MS */
+  ucp__sim_gena_stop(s->gena);
   ucp__sim_ssdp_close(s->ssdp);
   s->ssdp = NULL;
   for (int i = 0; i < s->ndevs; i++) {
@@ -1532,11 +1608,49 @@ uint64_t ucp_sim_ssdp_dropped(const ucp_sim *s) {
 }
 
 unsigned ucp_sim_bootid(const ucp_sim *s) {
-  return s->ssdp ? ucp__sim_ssdp_bootid(s->ssdp) : 0;
+  if (s->ssdp) return ucp__sim_ssdp_bootid(s->ssdp);
+  return atomic_load(&((ucp_sim *)(uintptr_t)s)->bootid);
 }
 
 int ucp_sim_restart(ucp_sim *s) {
-  return s && s->ssdp ? ucp__sim_ssdp_restart(s->ssdp) : -1;
+  if (!s || !s->ssdp) return -1;
+  ucp__sim_gena_drop_all(s->gena); /* a rebooted device forgets them */
+  return ucp__sim_ssdp_restart(s->ssdp);
+}
+
+int ucp_sim_reboot(ucp_sim *s) {
+  if (!s) return -1;
+  ucp__sim_gena_drop_all(s->gena);
+  if (s->ssdp) return ucp__sim_ssdp_restart(s->ssdp);
+  unsigned old = atomic_load(&s->bootid), next;
+  do {
+    next = (old + 1u) & 0x7fffffffu; /* 31 bits, UDA 2.0 section 1.2.2 */
+  } while (!atomic_compare_exchange_weak(&s->bootid, &old, next));
+  return 0;
+}
+
+size_t ucp_sim_subscriptions(const ucp_sim *s) {
+  return ucp__sim_gena_subscriptions(s->gena);
+}
+
+uint64_t ucp_sim_notifies_sent(const ucp_sim *s) {
+  return ucp__sim_gena_sent(s->gena);
+}
+
+uint64_t ucp_sim_notify_failures(const ucp_sim *s) {
+  return ucp__sim_gena_failures(s->gena);
+}
+
+uint64_t ucp_sim_notifies_dropped(const ucp_sim *s) {
+  return ucp__sim_gena_dropped(s->gena);
+}
+
+int ucp_sim_set_switch(ucp_sim *s, int dev, int on) {
+  return s ? ucp__sim_ctl_set_switch(s->ctl, dev, on) : -1;
+}
+
+int ucp_sim_set_next_seq(ucp_sim *s, const char *sid, uint32_t seq) {
+  return s && sid ? ucp__sim_gena_set_next_seq(s->gena, sid, seq) : -1;
 }
 
 uint64_t ucp_sim_requests(const ucp_sim *s) {
@@ -1596,9 +1710,10 @@ static void sim_usage(FILE *f) {
       "Serves simulated UPnP BinaryLight:1 devices until SIGINT/SIGTERM\n"
       "or for S seconds. --port 0 (default) picks free ports; else device i\n"
       "listens on N+i. Without --ssdp nothing is multicast and HTTP listens\n"
-      "on loopback only.\n"
+      "on loopback only. SIGHUP simulates a reboot: GENA subscriptions are\n"
+      "forgotten and BOOTID.UPNP.ORG goes up.\n"
       "  --ssdp          answer M-SEARCH and advertise (UDA 2.0 section 1);\n"
-      "                  SIGHUP then simulates a reboot (byebye, update, alive)\n"
+      "                  a reboot then sends byebye, update, alive\n"
       "  --iface LIST    comma-separated interfaces (default lo); implies\n"
       "                  --ssdp; a non-loopback one makes HTTP listen on any\n"
       "                  address unless --bind is given\n"
@@ -1761,7 +1876,7 @@ static void sim_run_until_done(ucp_sim *s, double duration) {
   while (!sim_sig_caught && sim_now_ms() < end) {
     if (sim_hup_caught) {
       sim_hup_caught = 0;
-      if (ucp_sim_restart(s) == 0)
+      if (ucp_sim_reboot(s) == 0)
         printf("upnpcp sim: restarted, BOOTID.UPNP.ORG %u\n",
                ucp_sim_bootid(s));
       fflush(stdout);

@@ -83,6 +83,67 @@
  *  - empty: 200 text/xml with an empty body.
  * slow, stall_body, chunked, oversized and mpost execute the action; reset,
  * malformed, 500 and empty only check it (no state change, not counted).
+ *
+ * GENA side (UDA 2.0 section 4, sim_gena.c). The eventSubURLs
+ * /evt/SwitchPower and /evt/Dimming (every device) take SUBSCRIBE and
+ * UNSUBSCRIBE; any other method is 405 with Allow: SUBSCRIBE, UNSUBSCRIBE.
+ * Header names are case-insensitive; NT must be exactly "upnp:event".
+ *  - New subscription: SUBSCRIBE with CALLBACK: <URL>[<URL>...] and NT:
+ *    upnp:event, TIMEOUT: Second-N / Second-infinite optional (absent =
+ *    1800). The first URL that is http://<IPv4 or [IPv6] literal>[:port]
+ *    [/path], without userinfo and at most 1024 bytes, is used (no host
+ *    names: nothing is resolved). 200 with SID: uuid:<random v4 uuid>,
+ *    TIMEOUT: Second-<granted>, Date, Server, Content-Length: 0. Granted
+ *    = requested (infinite = the cap) clamped to [1, cap]; cap = 1800, or
+ *    opts.gena_timeout_cap_s, lowered by the query ?timeout_cap=N (N = 0
+ *    counts as 1) of the SUBSCRIBE, which the subscription keeps; a
+ *    renewal's own ?timeout_cap=N lowers it for that renewal only.
+ *  - Renewal: SUBSCRIBE with SID and no NT/CALLBACK (TIMEOUT optional):
+ *    200 with the same SID and the new grant, counted from now.
+ *  - UNSUBSCRIBE with SID: 200 (Content-Length: 0); queued events of the
+ *    subscription are discarded (one already being sent completes).
+ *  - 400: SID together with NT or CALLBACK; a TIMEOUT that is neither
+ *    form; an unknown ?fault= or a bad number in the query.
+ *  - 412: SUBSCRIBE without SID that lacks NT or CALLBACK, has another NT,
+ *    or no usable callback URL; an unknown or expired SID (a SID is only
+ *    known on the eventSubURL, of the device, that created it); an
+ *    UNSUBSCRIBE without SID.
+ *  - 503: opts.gena_max_subscriptions (0 = 4096) live subscriptions exist
+ *    (all devices); also while the sim is stopping.
+ * A subscription expires when its grant passes without a renewal: no
+ * NOTIFY is started for it after that, its SID is unknown. A STATEVAR
+ * header (UDA 2.0 selective eventing) is ignored: every evented variable.
+ * Events: after the 200 of a new subscription has been sent, its initial
+ * event, SEQ 0, holds every sendEvents="yes" variable of the service with
+ * its current value (SwitchPower: Status; Dimming: LoadLevelStatus,
+ * StepDelta, RampRate, IsRamping, RampPaused). Each action (or
+ * ucp_sim_set_switch) that changes evented variables then yields one
+ * event with those variables (final values, SCPD order) to every live
+ * subscription of that service of that device, SEQ + 1 per subscription
+ * (uint32, 0xFFFFFFFF wraps to 1). A NOTIFY is: NOTIFY <callback path>
+ * HTTP/1.1, HOST, CONTENT-TYPE: text/xml; charset="utf-8", NT: upnp:
+ * event, NTS: upnp:propchange, SID, SEQ, Content-Length, and the body
+ * <?xml version="1.0"?>\n<e:propertyset xmlns:e="urn:schemas-upnp-org:
+ * event-1-0"><e:property><Status>1</Status></e:property>...
+ * </e:propertyset>. One sender thread (libcurl multi: connections kept
+ * alive per callback host:port, connect timeout 2 s, total 5 s, at most
+ * 64 NOTIFYs in flight) sends each subscription's events one at a time in
+ * SEQ order. At most 16384 events wait in all; one that does not fit is
+ * dropped and counted, and its SEQ is still used (the subscriber sees the
+ * gap). Any answer but 2xx, or a transport error, counts as a failure;
+ * the subscription is kept (UDA allows dropping it; this sim never does).
+ * Events are not sent while the state lock is held; ucp_sim_stop()
+ * aborts NOTIFYs in flight and returns promptly.
+ * GENA faults: the SUBSCRIBE query "?fault=NAME" (&ms=N, default 1000,
+ * max 60000) of a new subscription, kept for its life (a renewal's query
+ * fault must be known but is not applied):
+ *  - skip_seq: the 2nd event after the initial one skips a SEQ (0,1,3,4).
+ *  - no_initial: no initial event; the first change is SEQ 1.
+ *  - renew_412: every renewal is 412 and forgets the subscription.
+ *  - slow_notify: waits ms before starting each NOTIFY.
+ *  - early_notify: the initial event is sent before the SUBSCRIBE's 200,
+ *    which waits until that NOTIFY was answered or failed (at most 2 s).
+ *  - no_events: accepted, renewable, but no NOTIFY ever (minidlna 1.3.0).
  */
 #ifndef UCP_SIM_H
 #define UCP_SIM_H
@@ -118,6 +179,9 @@ typedef struct ucp_sim_opts {
                                 127.0.0.1:ssdp_port (0 = a free port) and
                                 nothing else: no group, no NOTIFY, no
                                 multicast at all (make demo) */
+  /* GENA side (see the top comment). */
+  unsigned gena_timeout_cap_s;     /* most TIMEOUT granted; 0 = 1800 */
+  unsigned gena_max_subscriptions; /* live, all devices; 0 = 4096 */
 } ucp_sim_opts;
 
 /* Each device costs an MHD thread and about 3 fds (6 with IPv6). */
@@ -191,13 +255,43 @@ const char *ucp_sim_device_location(const ucp_sim *s, int i); /* desc URL */
  * ssdp:byebye for all, BOOTID becomes old+1, then ssdp:update (BOOTID old,
  * NEXTBOOTID new) and ssdp:alive (new); responses queued from now on carry
  * the new BOOTID. Returns at once (the sim's thread sends): 0, or -1
- * without SSDP. ucp_sim_bootid(): the current BOOTID.UPNP.ORG.
+ * without SSDP (nothing done). It also forgets every GENA subscription,
+ * as ucp_sim_reboot() does. ucp_sim_bootid(): the current BOOTID.UPNP.ORG
+ * (without SSDP the sim keeps one too: opts.bootid or the time, bumped by
+ * ucp_sim_reboot()).
  */
 unsigned short ucp_sim_ssdp_port(const ucp_sim *s);
 uint64_t ucp_sim_msearch_received(const ucp_sim *s);
 uint64_t ucp_sim_ssdp_dropped(const ucp_sim *s);
 unsigned ucp_sim_bootid(const ucp_sim *s);
 int ucp_sim_restart(ucp_sim *s);
+
+/*
+ * GENA (any thread). ucp_sim_reboot(): a rebooted device forgets its
+ * subscriptions: drops all of them (queued events discarded; a NOTIFY
+ * already in flight completes), then bumps BOOTID: with SSDP as
+ * ucp_sim_restart() (byebye, update, alive), without it the sim's own.
+ * Returns 0; -1 for NULL, or when SSDP runs unicast-only (the
+ * subscriptions are dropped anyway, BOOTID unchanged).
+ * ucp_sim_subscriptions(): live (unexpired) subscriptions, all devices.
+ * ucp_sim_notifies_sent(): NOTIFYs answered 2xx. ucp_sim_notify_failures():
+ * NOTIFYs answered otherwise or failed (connect, timeout, reset).
+ * ucp_sim_notifies_dropped(): events not queued (the queue was full).
+ * ucp_sim_set_switch(): sets device dev's SwitchPower Target and Status
+ * to on (0 or nonzero) as SetTarget does, so events go out; not counted
+ * in ucp_sim_actions(). 0, or -1 for a bad dev.
+ * ucp_sim_set_next_seq(): the SEQ the next event of live subscription sid
+ * (any device, any service) will carry, e.g. 0xFFFFFFFF to see the wrap
+ * to 1; any value is taken (0 repeats the initial SEQ, as a buggy device
+ * would). 0, or -1 for an unknown or expired sid.
+ */
+int ucp_sim_reboot(ucp_sim *s);
+size_t ucp_sim_subscriptions(const ucp_sim *s);
+uint64_t ucp_sim_notifies_sent(const ucp_sim *s);
+uint64_t ucp_sim_notify_failures(const ucp_sim *s);
+uint64_t ucp_sim_notifies_dropped(const ucp_sim *s);
+int ucp_sim_set_switch(ucp_sim *s, int dev, int on);
+int ucp_sim_set_next_seq(ucp_sim *s, const char *sid, uint32_t seq);
 
 /* Entry of `upnpcp sim`: argv[0] is "sim". Returns the exit status. */
 int ucp_sim_main(int argc, char **argv);
@@ -299,5 +393,73 @@ unsigned ucp__sim_ctl_load_level(ucp__sim_ctl *c, int dev);
 uint64_t ucp__sim_ctl_actions(const ucp__sim_ctl *c);
 uint64_t ucp__sim_ctl_faults(const ucp__sim_ctl *c);
 uint64_t ucp__sim_ctl_changes(const ucp__sim_ctl *c);
+
+/* ---- internal: the GENA side, sim_gena.c ---- */
+
+typedef struct ucp__sim_gena ucp__sim_gena;
+
+/* One evented variable as written in an event. */
+typedef struct ucp__sim_prop {
+  const char *name; /* static (the service table) */
+  char val[24];
+} ucp__sim_prop;
+
+/* Calls fn with the device locked and every evented variable of svc. */
+typedef void (*ucp__sim_props_fn)(void *arg, const ucp__sim_prop *p, int n);
+
+/* Events of changes go to g from now on (set before any request). */
+void ucp__sim_ctl_set_gena(ucp__sim_ctl *c, ucp__sim_gena *g);
+/* 0, or -1 for a bad dev or svc (fn not called). */
+int ucp__sim_ctl_evented(ucp__sim_ctl *c, int dev, int svc,
+                         ucp__sim_props_fn fn, void *arg);
+int ucp__sim_ctl_set_switch(ucp__sim_ctl *c, int dev, int on);
+
+typedef struct ucp__sim_gena_cfg {
+  int ndevs;
+  unsigned timeout_cap_s; /* 0 = 1800 */
+  unsigned max_subs;      /* 0 = 4096 */
+} ucp__sim_gena_cfg;
+
+/* A SUBSCRIBE or UNSUBSCRIBE: headers (NULL = absent) and query. */
+typedef struct ucp__sim_gena_req {
+  int dev, svc;
+  int unsubscribe;
+  const char *callback, *nt, *sid, *timeout;
+  const char *fault;    /* ?fault=; NULL = none */
+  uint64_t ms;          /* ?ms= */
+  uint64_t timeout_cap; /* ?timeout_cap=; UINT64_MAX = absent */
+} ucp__sim_gena_req;
+
+typedef struct ucp__sim_gena_ans {
+  unsigned status;  /* 200, 400, 412, 503 */
+  const char *text; /* reason, for an error body */
+  char sid[48];     /* 200 to SUBSCRIBE */
+  unsigned timeout_s;
+  uint64_t release; /* != 0: pass to ucp__sim_gena_release() once the
+                       response was sent (the initial event waits) */
+} ucp__sim_gena_ans;
+
+/* Starts the sender thread. 0 / -1. */
+int ucp__sim_gena_new(const ucp__sim_gena_cfg *cfg, ucp__sim_ctl *ctl,
+                      ucp__sim_gena **out);
+/* May block up to 2 s (early_notify). */
+void ucp__sim_gena_handle(ucp__sim_gena *g, const ucp__sim_gena_req *rq,
+                          ucp__sim_gena_ans *ans);
+void ucp__sim_gena_release(ucp__sim_gena *g, int dev, int svc, uint64_t id);
+/* An event to every live subscription of (dev, svc); the device lock is
+ * held, which orders the events of one device as its changes. */
+void ucp__sim_gena_event_locked(ucp__sim_gena *g, int dev, int svc,
+                                const ucp__sim_prop *p, int n);
+void ucp__sim_gena_drop_all(ucp__sim_gena *g);
+int ucp__sim_gena_set_next_seq(ucp__sim_gena *g, const char *sid,
+                               uint32_t seq);
+size_t ucp__sim_gena_subscriptions(ucp__sim_gena *g);
+uint64_t ucp__sim_gena_sent(const ucp__sim_gena *g);
+uint64_t ucp__sim_gena_failures(const ucp__sim_gena *g);
+uint64_t ucp__sim_gena_dropped(const ucp__sim_gena *g);
+/* Stops the sender (in-flight NOTIFYs aborted); later events are ignored
+ * and requests answered 503. Idempotent; NULL is ok. */
+void ucp__sim_gena_stop(ucp__sim_gena *g);
+void ucp__sim_gena_free(ucp__sim_gena *g); /* after stop; NULL is ok */
 
 #endif

@@ -79,6 +79,7 @@ struct ucp__sim_ctl {
   sim_dstate *devs;
   int ndevs;
   atomic_uint_fast64_t actions, faults, changes;
+  ucp__sim_gena *gena; /* set before the servers start; NULL = none */
 };
 
 struct sim_action;
@@ -91,6 +92,7 @@ typedef struct sim_exec {
   const uint32_t *in;
   const struct sim_var *vars; /* the service's table */
   uint32_t *v; /* the service's values; the device lock is held */
+  unsigned changed; /* bit i: evented variable i changed */
 } sim_exec;
 
 /* 0, or a UPnPError code (checked before anything is changed). */
@@ -118,13 +120,32 @@ typedef struct sim_service {
 
 /*
  * The GENA hook: every change of an evented variable comes here, with the
- * device lock held (UDA 2.0 section 4.2: the device would queue an event
- * message). For now it only counts.
+ * device lock held. It is noted; sim_flush_events_locked() turns the
+ * changes of one action into one event message (UDA 2.0 section 4.2).
  */
 static void sim_evented_changed_locked(sim_exec *x, int var, uint32_t val) {
-  (void)var;
   (void)val;
+  x->changed |= 1u << var;
   atomic_fetch_add(&x->ctl->changes, 1);
+}
+
+static void sim_prop(ucp__sim_prop *p, const sim_var *v, uint32_t val) {
+  p->name = v->name;
+  if (v->type == T_STRING)
+    snprintf(p->val, sizeof p->val, "%s", v->allowed[val]);
+  else
+    snprintf(p->val, sizeof p->val, "%u", (unsigned)val);
+}
+
+/* Still under the device lock, so events leave in the order of changes. */
+static void sim_flush_events_locked(sim_exec *x) {
+  if (!x->changed || !x->ctl->gena) return;
+  ucp__sim_prop p[SIM_MAX_VARS];
+  int n = 0;
+  for (int i = 0; i < SIM_MAX_VARS; i++)
+    if (x->changed & (1u << i)) sim_prop(&p[n++], &x->vars[i], x->v[i]);
+  x->changed = 0;
+  ucp__sim_gena_event_locked(x->ctl->gena, x->dev, x->svc, p, n);
 }
 
 /* The only way a state variable changes. */
@@ -330,6 +351,26 @@ uint64_t ucp__sim_ctl_faults(const ucp__sim_ctl *c) {
 uint64_t ucp__sim_ctl_changes(const ucp__sim_ctl *c) {
   return c ? (uint64_t)atomic_load(&((ucp__sim_ctl *)(uintptr_t)c)->changes)
            : 0;
+}
+
+void ucp__sim_ctl_set_gena(ucp__sim_ctl *c, ucp__sim_gena *g) { c->gena = g; }
+
+/* The initial event's variables (UDA 2.0 section 4.2.1), read under the
+ * same lock as the changes, so none is missed or sent twice. */
+int ucp__sim_ctl_evented(ucp__sim_ctl *c, int dev, int svc,
+                         ucp__sim_props_fn fn, void *arg) {
+  if (!c || dev < 0 || dev >= c->ndevs || svc < 0 || svc >= UCP__SIM_NSVC)
+    return -1;
+  const sim_service *sv = &sim_services[svc];
+  sim_dstate *d = &c->devs[dev];
+  ucp__sim_prop p[SIM_MAX_VARS];
+  int n = 0;
+  pthread_mutex_lock(&d->lock);
+  for (int i = 0; i < sv->nvars; i++)
+    if (sv->vars[i].evented) sim_prop(&p[n++], &sv->vars[i], d->v[svc][i]);
+  fn(arg, p, n);
+  pthread_mutex_unlock(&d->lock);
+  return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -666,19 +707,35 @@ static const char *sim_format(const sim_var *v, uint32_t val, char *buf,
   return buf;
 }
 
-/* Runs a checked action under the device lock; 0 or a UPnPError code. */
+/* Runs a checked action under the device lock; 0 or a UPnPError code.
+ * outv may be NULL. */
+static int sim_exec_run(ucp__sim_ctl *c, int dev, int svc, const sim_action *a,
+                        const uint32_t *vals, uint32_t *outv) {
+  sim_dstate *d = &c->devs[dev];
+  pthread_mutex_lock(&d->lock);
+  sim_exec x = {c, dev, svc, a, vals, sim_services[svc].vars, d->v[svc], 0};
+  int code = a->fn ? a->fn(&x) : sim_store_in(&x);
+  for (int i = 0; outv && i < a->nout; i++) outv[i] = x.v[a->out[i].var];
+  sim_flush_events_locked(&x);
+  pthread_mutex_unlock(&d->lock);
+  return code;
+}
+
 static int sim_execute(ucp__sim_ctl *c, const ucp__sim_soap_in *in,
                        const sim_action *a, const uint32_t *vals,
                        uint32_t *outv) {
-  sim_dstate *d = &c->devs[in->dev];
-  pthread_mutex_lock(&d->lock);
-  sim_exec x = {c, in->dev, in->svc, a, vals, sim_services[in->svc].vars,
-                d->v[in->svc]};
-  int code = a->fn ? a->fn(&x) : sim_store_in(&x);
-  for (int i = 0; i < a->nout; i++) outv[i] = x.v[a->out[i].var];
-  pthread_mutex_unlock(&d->lock);
+  int code = sim_exec_run(c, in->dev, in->svc, a, vals, outv);
   if (code == 0) atomic_fetch_add(&c->actions, 1);
   return code;
+}
+
+/* SetTarget's path without SOAP (tests and benchmarks): same events. */
+int ucp__sim_ctl_set_switch(ucp__sim_ctl *c, int dev, int on) {
+  if (!c || dev < 0 || dev >= c->ndevs) return -1;
+  const sim_service *sv = &sim_services[UCP__SIM_SVC_SWITCHPOWER];
+  uint32_t val = on != 0;
+  return sim_exec_run(c, dev, UCP__SIM_SVC_SWITCHPOWER,
+                      sim_find_action(sv, "SetTarget"), &val, NULL);
 }
 
 static int sim_run_action(ucp__sim_ctl *c, const ucp__sim_soap_in *in,

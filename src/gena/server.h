@@ -1,0 +1,53 @@
+/* server.h - the GENA callback server (UDA 2.0 §4.3, SECURITY.md
+ * "Callback server"): libmicrohttpd on its own thread, one daemon per
+ * local address that routes to a device, one random 128-bit path per
+ * subscription. The MHD thread validates each NOTIFY (method, path, Host,
+ * NT, NTS, SID, SEQ, body cap) and parses its body; the result reaches the
+ * loop as a task (bounded in number), where the subscription that owns the
+ * path takes it. It also keeps the UNSUBSCRIBEs still to send, so that
+ * destroying the control point sends them too. */
+#ifndef UCP_GENA_SERVER_H
+#define UCP_GENA_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gena.h"
+#include "upnpcp.h"
+
+/* What a subscription gets for each NOTIFY on its path (loop thread). */
+typedef struct ucp__notify {
+  char sid[128];
+  uint32_t seq;
+  ucp__propset *props; /* owned by the receiver from here */
+} ucp__notify;
+
+typedef struct ucp__evt_sink {
+  void (*on_notify)(void *sub, ucp__notify *n);
+} ucp__evt_sink;
+
+enum { UCP__EVT_PATH_LEN = 48 }; /* "/ucp/evt/" + 32 hex + NUL: 42 */
+
+/* Loop thread. Make sure a daemon listens on the local address that
+ * routes to `device_ip` (port `port`, 0 = any), register a fresh random
+ * path for `sub`, and write the CALLBACK URL ("http://ip:port/path") and
+ * the path. UCP_OK, or a negative code with *why set (static text). */
+int ucp__evt_register(ucp_cp *cp, const char *device_ip, unsigned port,
+                      const ucp__evt_sink *sink, void *sub, char *url,
+                      size_t url_cap, char *path, const char **why);
+/* Loop thread. The SID the path accepts from now on ("" = any: before the
+ * SUBSCRIBE response came). */
+void ucp__evt_set_sid(ucp_cp *cp, const char *path, const char *sid);
+/* Loop thread. No NOTIFY reaches `sub` after this. */
+void ucp__evt_unregister(ucp_cp *cp, const char *path);
+/* Loop thread. Send UNSUBSCRIBE for `sid` at `url` in the background,
+ * bounded in time; sent before the control point is gone even when it is
+ * being destroyed. */
+void ucp__evt_unsubscribe_later(ucp_cp *cp, const char *url,
+                                const char *pin_ip, const char *sid);
+
+/* The local IPv4 address the kernel would use to reach `ip` (a UDP
+ * connect, nothing sent). UCP_OK or UCP_E_NETWORK. */
+int ucp__local_addr_for(const char *ip, char *out, size_t cap);
+
+#endif
