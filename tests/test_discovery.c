@@ -402,8 +402,28 @@ static int wait_count(hunt *h, const int *field, int want, int ms) {
   return v;
 }
 
+static atomic_int sub_active, sub_resubscribed;
+
+static void on_sub_event(uint64_t id, const ucp_event *ev, void *user) {
+  (void)id, (void)user;
+  if (ucp_event_state(ev) == UCP_SUB_ACTIVE) atomic_fetch_add(&sub_active, 1);
+  if (ucp_event_state(ev) == UCP_SUB_RESUBSCRIBED)
+    atomic_fetch_add(&sub_resubscribed, 1);
+}
+
+static void on_sub_done(uint64_t id, const ucp_result *r, void *user) {
+  (void)id, (void)r, (void)user;
+}
+
+static int wait_atomic(atomic_int *v, int want, int ms) {
+  for (int i = 0; i < ms / 10 && atomic_load(v) < want; i++) sleep_ms(10);
+  return atomic_load(v);
+}
+
 /* A reboot (UDA 2.0 §1.2.4): byebye, ssdp:update with NEXTBOOTID, alive
- * with the new BOOTID. The device is REMOVED, then ADDED again. */
+ * with the new BOOTID. The device is REMOVED, then ADDED again, and a
+ * subscription to it is made again at once (the device forgot it), not
+ * at its next renewal half an hour later. */
 static void reboot_is_followed(void **state) {
   (void)state;
   ucp_sim *sim = start_sim(1, 0);
@@ -416,9 +436,20 @@ static void reboot_is_followed(void **state) {
   assert_int_equal(hunt_start(&h, "upnp:rootdevice", so, 0), UCP_OK);
   ucp_search_opts_free(so);
   assert_int_equal(wait_count(&h, &h.added, 1, 5000), 1);
+  char evt[128];
+  snprintf(evt, sizeof evt, "http://127.0.0.1:%u/evt/SwitchPower",
+           ucp_sim_device_port(sim, 0));
+  uint64_t sub;
+  assert_int_equal(ucp_subscribe_url(cp, evt, ucp_sim_udn(sim), NULL, NULL,
+                                     NULL, on_sub_event, on_sub_done, NULL,
+                                     &sub),
+                   UCP_OK);
+  assert_int_equal(wait_atomic(&sub_active, 1, 5000), 1);
   assert_int_equal(ucp_sim_restart(sim), 0);
   assert_int_equal(wait_count(&h, &h.removed, 1, 5000), 1);
   assert_int_equal(wait_count(&h, &h.added, 2, 5000), 2);
+  assert_true(wait_atomic(&sub_resubscribed, 1, 5000) >= 1);
+  assert_int_equal(ucp_sim_subscriptions(sim), 1);
   printf("  reboot: added %d, removed %d, updated %d\n", hget(&h, &h.added),
          hget(&h, &h.removed), hget(&h, &h.updated));
   assert_int_equal(ucp_cancel(cp, h.id), UCP_OK);
