@@ -13,8 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
 #include <cmocka.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "helpers.h"
 #include "upnpcp.h"
@@ -456,6 +460,44 @@ static void test_callback_server_codes(void **state) {
   sr_destroy(&r);
 }
 
+/* The callback server takes at most 64 connections from one address:
+ * idle connections from a flooding peer cannot starve it for long, and
+ * the others still get through once they go. */
+static void test_callback_server_per_ip_limit(void **state) {
+  fx *f = *state;
+  sub_rec r;
+  sr_init(&r);
+  uint64_t id = subscribe(f, &r, evt_url(f, 0, "fault=no_events"), 60000);
+  int a = wait_ev(&r, 0, UCP_EVENT_STATE, UCP_SUB_ACTIVE, 5000);
+  assert_true(a >= 0);
+  char url[256], host[64];
+  snprintf(url, sizeof url, "%s",
+           strstr(r.ev[a].detail, "events to ") + strlen("events to "));
+  sscanf(url, "http://%63[^/]", host);
+  unsigned port = (unsigned)atoi(strchr(host, ':') + 1);
+  int fds[64];
+  for (int i = 0; i < 64; i++) {
+    fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fds[i], (struct sockaddr *)&sa, sizeof sa), 0);
+  }
+  sleep_ms(200);
+  static const char body[] =
+      "<e:propertyset xmlns:e=\"urn:schemas-upnp-org:event-1-0\"><e:property>"
+      "<Status>1</Status></e:property></e:propertyset>";
+  long refused = raw_notify(url, "NOTIFY", host, "upnp:event",
+                            "upnp:propchange", r.ev[a].sid, "0", body);
+  assert_int_equal(refused, 0); /* closed at once: no HTTP answer */
+  for (int i = 0; i < 64; i++) close(fds[i]);
+  sleep_ms(200);
+  assert_int_equal(raw_notify(url, "NOTIFY", host, "upnp:event",
+                              "upnp:propchange", r.ev[a].sid, "0", body),
+                   200);
+  ucp_cancel(f->cp, id);
+  sr_destroy(&r);
+}
+
 /* 1,000 subscriptions across 100 simulated devices. */
 static void test_thousand_subscriptions(void **state) {
   (void)state;
@@ -511,6 +553,7 @@ int main(void) {
       cmocka_unit_test(test_reboot_resubscribes),
       cmocka_unit_test(test_destroy_unsubscribes),
       cmocka_unit_test(test_callback_server_codes),
+      cmocka_unit_test(test_callback_server_per_ip_limit),
       cmocka_unit_test(test_thousand_subscriptions),
   };
   int rc = cmocka_run_group_tests(tests, setup, teardown);
