@@ -4,15 +4,17 @@
 # Ctrl-C cancelling through ucp_cancel, escaping of network strings; and
 # service control: scpd, invoke and query (text, JSON, --raw, faults, exit
 # codes), with DEVICE as a URL, a UDN or a friendly name found by unicast
-# M-SEARCH only (--unicast: nothing multicast, no namespace needed).
+# M-SEARCH only (--unicast: nothing multicast, no namespace needed); and
+# eventing: subscribe (text, JSON, Ctrl-C, escaping, LastChange, a device
+# that never sends events, no SCPD, a refused SUBSCRIBE, a lost one).
 # Usage: test_cli.sh UPNPCP_BINARY TEST_DATA_DIR
 set -u
 bin=$1 data=$2
 tmp=$(mktemp -d)
 fails=0 passes=0
-sim_pid= sim2_pid= sim3_pid=
+sim_pid= sim2_pid= sim3_pid= sim4_pid= hang_pid=
 cleanup() {
-  for p in $sim_pid $sim2_pid $sim3_pid; do kill "$p" 2>/dev/null; done
+  for p in $sim_pid $sim2_pid $sim3_pid $sim4_pid $hang_pid; do kill "$p" 2>/dev/null; done
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -305,6 +307,284 @@ check "demo: the fault of a raw bad value" grep -q "UPnPError 600: Argument Valu
 check "demo: the local refusal and its detail" grep -q "ucp_last_error_detail(): .*newTargetValue" "$tmp/demo.out"
 check "demo: a slow action cancelled, no callback" \
   bash -c "grep -q 'ucp_cancel after 300 ms -> UCP_OK' '$tmp/demo.out' && grep -q 'callbacks in the next 200 ms: 0' '$tmp/demo.out'"
+
+check "demo: subscribed, ACTIVE and the initial event" \
+  bash -c "grep -qE '^  state ACTIVE  uuid:[-0-9a-f]+ \(1800 s\)  events to http://127\.0\.0\.1:' '$tmp/demo.out' &&
+           grep -qx '  event SEQ 0  Status = 1 (boolean)' '$tmp/demo.out'"
+check "demo: switching the light off and on: events SEQ 1 and 2" \
+  bash -c "grep -A1 'SetTarget(newTargetValue=0) -> UCP_OK' '$tmp/demo.out' | grep -qx '  event SEQ 1  Status = 0 (boolean)' &&
+           grep -A1 'SetTarget(newTargetValue=1) -> UCP_OK' '$tmp/demo.out' | grep -qx '  event SEQ 2  Status = 1 (boolean)'"
+check "demo: unsubscribed, the completion UCP_OK" \
+  bash -c "grep -q 'ucp_unsubscribe([0-9]*) -> UCP_OK' '$tmp/demo.out' && grep -q 'completion: UCP_OK, HTTP 200' '$tmp/demo.out'"
+
+# ------------------------------------------------------------- eventing
+wait_for() { # file ERE: bounded wait (5 s) for a line matching
+  local i
+  for i in $(seq 1 100); do
+    grep -qE "$2" "$1" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  return 1
+}
+stamp='[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}'
+
+# subscribe, as text and as JSON at once: ACTIVE, the initial event, the
+# event of a change another invoke makes meanwhile, then UNSUBSCRIBE when
+# --duration runs out.
+"$bin" invoke "$url" SwitchPower SetTarget newTargetValue=0 >/dev/null 2>&1
+"$bin" subscribe "$url" SwitchPower --duration 2 >"$tmp/sub.out" 2>"$tmp/sub.err" &
+pid=$!
+"$bin" subscribe "$url" SwitchPower --duration 2 --json >"$tmp/sub.json" 2>"$tmp/subj.err" &
+pidj=$!
+wait_for "$tmp/sub.out" 'event SEQ 0'
+wait_for "$tmp/sub.json" '"seq":0'
+"$bin" invoke "$url" SwitchPower SetTarget newTargetValue=1 >/dev/null 2>&1
+wait $pid; rc=$?
+wait $pidj; rcj=$?
+check "subscribe --duration 2 exits 0" test $rc -eq 0
+check "subscribe: state ACTIVE, the SID, the grant, the callback URL" \
+  grep -qE "^$stamp state ACTIVE  uuid:[-0-9a-f]+ \(1800 s\)  events to http://127\.0\.0\.1:[0-9]+/" "$tmp/sub.out"
+check "subscribe: the initial event, typed by the SCPD" \
+  grep -qE "^$stamp event SEQ 0  Status = 0 \(boolean\)\$" "$tmp/sub.out"
+check "subscribe: the change made meanwhile, SEQ 1" \
+  grep -qE "^$stamp event SEQ 1  Status = 1 \(boolean\)\$" "$tmp/sub.out"
+check "subscribe: the last line says it unsubscribed at the end" \
+  bash -c "tail -n 1 '$tmp/sub.out' | grep -qE '^$stamp done UCP_OK \(HTTP 200\)  unsubscribed: --duration ran out; 2 events\$'"
+check "subscribe: four lines, nothing on stderr" \
+  test "$(wc -l <"$tmp/sub.out")" -eq 4 -a ! -s "$tmp/sub.err"
+
+check "subscribe --json: JSON lines, ACTIVE, SEQ 0, the change, done" python3 -c '
+import json,sys
+assert int(sys.argv[2]) == 0, sys.argv[2]
+ev = [json.loads(l) for l in open(sys.argv[1])]
+keys = {"id", "time", "kind", "state", "sid", "seq", "timeout", "detail", "vars", "changes", "warnings"}
+st = [e for e in ev if e["kind"] == "state"]
+no = [e for e in ev if e["kind"] == "notify"]
+assert len(st) + len(no) + 1 == len(ev), ev
+assert all(set(e) == keys for e in st + no), ev
+a = st[0]
+assert a["state"] == "ACTIVE" and a["sid"].startswith("uuid:") and a["timeout"] == 1800, a
+assert "events to http://127.0.0.1:" in a["detail"] and a["seq"] is None, a
+assert len(st) == 1, st
+assert no[0]["seq"] == 0 and no[0]["vars"] == [{"name": "Status", "value": "0", "type": "boolean"}], no
+assert any(e["seq"] >= 1 and e["vars"] == [{"name": "Status", "value": "1", "type": "boolean"}]
+           for e in no[1:]), no
+assert all(e["id"] == a["id"] and e["sid"] == a["sid"] and e["timeout"] is None for e in no)
+assert all(e["changes"] == [] and e["warnings"] == [] for e in no)
+d = ev[-1]
+assert d["kind"] == "done" and d["id"] == a["id"] and d["status"] == "UCP_OK", d
+assert d["httpStatus"] == 200 and d["ended"] == "duration" and d["events"] == len(no), d
+assert open(sys.argv[3]).read() == "", "stderr"' "$tmp/sub.json" $rcj "$tmp/subj.err"
+
+# Ctrl-C: UNSUBSCRIBE, then exit 130.
+"$bin" subscribe "$url" Dimming >"$tmp/subc.out" 2>"$tmp/subc.err" &
+pid=$!
+wait_for "$tmp/subc.out" 'event SEQ 0'
+kill -INT $pid
+for _ in $(seq 1 100); do kill -0 $pid 2>/dev/null || break; sleep 0.05; done
+wait $pid; rc=$?
+check "subscribe: Ctrl-C exits 130" test $rc -eq 130
+check "subscribe: ... after unsubscribing" \
+  grep -qE "^$stamp done UCP_OK \(HTTP 200\)  unsubscribed: interrupted; 1 event\$" "$tmp/subc.out"
+check "subscribe: every evented Dimming variable on one line, typed" \
+  grep -qE "event SEQ 0  LoadLevelStatus = [0-9]+ \(ui1\)  StepDelta = [0-9]+ \(ui1\)  RampRate = [0-9]+ \(ui1\)  IsRamping = 0 \(boolean\)  RampPaused = [01] \(boolean\)\$" "$tmp/subc.out"
+
+# Events handed to the callback URL by hand: values are data (escaped),
+# a LastChange is read into its changes, one per line.
+"$bin" subscribe "$url" SwitchPower --duration 2 >"$tmp/sube.out" 2>&1 &
+pid=$!
+"$bin" subscribe "$url" SwitchPower --duration 2 --json >"$tmp/sube.json" 2>&1 &
+pidj=$!
+wait_for "$tmp/sube.out" 'event SEQ 0'
+wait_for "$tmp/sube.json" '"seq":0'
+python3 - "$tmp/sube.out" "$tmp/sube.json" <<'PYEOF'
+import http.client, json, re, sys
+head = '<?xml version="1.0"?><e:propertyset xmlns:e="urn:schemas-upnp-org:event-1-0">'
+evil = head + ('<e:property><FriendlyName>line1&#10;line2&#x9B;2J&#x202E;gpj.exe'
+               '</FriendlyName></e:property></e:propertyset>')
+lc = head + ('<e:property><LastChange>&lt;Event xmlns=&quot;urn:schemas-upnp-org:'
+             'metadata-1-0/RCS/&quot;&gt;&lt;InstanceID val=&quot;0&quot;&gt;&lt;Mute '
+             'channel=&quot;Master&quot; val=&quot;0&quot;/&gt;&lt;Volume channel=&quot;'
+             'Master&quot; val=&quot;20&quot;/&gt;&lt;/InstanceID&gt;&lt;/Event&gt;'
+             '</LastChange></e:property></e:propertyset>')
+def target(path):
+    text = open(path).read()
+    m = re.search(r'events to (http://[^\s"]+)', text)
+    sid = re.search(r'(uuid:[-0-9a-f]+)', text).group(1)
+    return m.group(1), sid
+for path in sys.argv[1:]:
+    url, sid = target(path)
+    hostport, p = url[len("http://"):].split("/", 1)
+    host, port = hostport.split(":")
+    for seq, body in ((1, evil), (2, lc)):
+        c = http.client.HTTPConnection(host, int(port), timeout=5)
+        c.request("NOTIFY", "/" + p, body.encode(), {
+            "NT": "upnp:event", "NTS": "upnp:propchange", "SID": sid,
+            "SEQ": str(seq), "Content-Type": 'text/xml; charset="utf-8"'})
+        r = c.getresponse()
+        assert r.status == 200, (path, seq, r.status)
+        c.close()
+PYEOF
+check "NOTIFYs sent to the callback URL by hand were accepted" test $? -eq 0
+wait $pid; rc=$?
+wait $pidj; rcj=$?
+check "subscribe: a newline in a value is escaped" \
+  grep -qF 'event SEQ 1  FriendlyName = line1\x0Aline2\u009B2J\u202Egpj.exe (untyped)' "$tmp/sube.out"
+check "subscribe: no raw control or bidi byte reaches the terminal" \
+  bash -c "! grep -q \$'\\xc2\\x9b\\|\\xe2\\x80\\xae' '$tmp/sube.out'"
+check "subscribe: LastChange is read into changes, one per line" \
+  bash -c "grep -qE '^$stamp event SEQ 2  LastChange = \(2 changes\) \(untyped\)\$' '$tmp/sube.out' &&
+           grep -A2 'event SEQ 2' '$tmp/sube.out' | tail -n 2 | tr '\n' '|' | grep -qx '  \[0\] Mute(Master) = 0|  \[0\] Volume(Master) = 20|'"
+check "subscribe --json: the same, as data" python3 -c '
+import json,sys
+assert sys.argv[2:] == ["0", "0"], sys.argv
+ev = [json.loads(l) for l in open(sys.argv[1])]
+no = {e["seq"]: e for e in ev if e["kind"] == "notify"}
+assert no[1]["vars"] == [{"name": "FriendlyName", "value": "line1\nline2\u009b2J\u202egpj.exe",
+                          "type": None}], no[1]
+assert no[2]["changes"] == [
+    {"instance": "0", "variable": "Mute", "value": "0", "channel": "Master"},
+    {"instance": "0", "variable": "Volume", "value": "20", "channel": "Master"}], no[2]
+assert ev[-1]["kind"] == "done" and ev[-1]["events"] == 3, ev[-1]' "$tmp/sube.json" $rc $rcj
+
+# Devices that differ: descriptions written into the directory sim3 serves.
+python3 - "$url3" "$tmp/www" <<'PYEOF'
+import sys, urllib.request
+doc = urllib.request.urlopen(sys.argv[1], timeout=5).read().decode()
+evt = "<eventSubURL>/evt/SwitchPower</eventSubURL>"
+scpd = "<SCPDURL>/SwitchPower.xml</SCPDURL>"
+assert evt in doc and scpd in doc
+out = {
+  # minidlna 1.3.0: SUBSCRIBE accepted, never a NOTIFY
+  "noevents.xml": doc.replace(evt, "<eventSubURL>/evt/SwitchPower?fault=no_events</eventSubURL>"),
+  # the SCPD is missing: subscribe without it
+  "noscpd.xml": doc.replace(scpd, "<SCPDURL>/fault/status?code=404</SCPDURL>"),
+  # an eventSubURL that refuses SUBSCRIBE (405)
+  "badevt.xml": doc.replace(evt, "<eventSubURL>/ctl/SwitchPower</eventSubURL>"),
+}
+for name, text in out.items():
+    open("%s/%s" % (sys.argv[2], name), "w").write(text)
+PYEOF
+files3=${url3%/desc.xml}/files
+"$bin" subscribe "$files3/noevents.xml" SwitchPower --duration 2 --check-ms 500 --json \
+  >"$tmp/subu.json" 2>/dev/null &
+pidj=$!
+"$bin" subscribe "$files3/noevents.xml" SwitchPower --duration 2 --check-ms 500 \
+  >"$tmp/subu.out" 2>"$tmp/subu.err"; rc=$?
+wait $pidj; rcj=$?
+check "no events at all: exit 0 at the end of --duration" test $rc -eq 0
+check "no events at all: state UNREACHABLE after --check-ms 500, naming the callback URL" \
+  grep -qE "^$stamp state UNREACHABLE  uuid:[-0-9a-f]+ \(1800 s\)  no initial event within 500 ms of the SUBSCRIBE: the device did not reach http://127\.0\.0\.1:[0-9]+/" "$tmp/subu.out"
+check "no events at all: ACTIVE, UNREACHABLE, done; no event" \
+  test "$(grep -oE '^[0-9:.]+ [a-z]+ [A-Z_]+' "$tmp/subu.out" | cut -d' ' -f2- | tr '\n' '|')" = \
+       "state ACTIVE|state UNREACHABLE|done UCP_OK|"
+check "no events at all, --json: a line with state UNREACHABLE" python3 -c '
+import json,sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+assert int(sys.argv[2]) == 0
+assert [e.get("state") for e in ev] == ["ACTIVE", "UNREACHABLE", None], ev
+u = ev[1]
+assert u["kind"] == "state" and u["sid"] == ev[0]["sid"] and "no initial event within 500 ms" in u["detail"], u
+assert ev[2]["kind"] == "done" and ev[2]["status"] == "UCP_OK" and ev[2]["events"] == 0' "$tmp/subu.json" $rcj
+
+"$bin" subscribe "$files3/noscpd.xml" SwitchPower --duration 1 --json >"$tmp/subn.json" 2>"$tmp/subn.err"; rc=$?
+check "no SCPD: exit 0, it says so on stderr" \
+  bash -c "test $rc -eq 0 && grep -q 'downloading the SCPD failed: UCP_E_HTTP, HTTP 404' '$tmp/subn.err' &&
+           grep -q 'warning: subscribing without the SCPD: event values are not typed' '$tmp/subn.err'"
+check "no SCPD: the initial event comes, untyped" python3 -c '
+import json,sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+no = [e for e in ev if e["kind"] == "notify"]
+assert no[0]["seq"] == 0 and no[0]["vars"] == [{"name": "Status", "value": "0", "type": None}], ev' "$tmp/subn.json"
+
+"$bin" subscribe "$files3/badevt.xml" SwitchPower --duration 2 >"$tmp/subf.out" 2>"$tmp/subf.err"; rc=$?
+check "SUBSCRIBE refused by the device (HTTP 405): exit 1 with the reason" \
+  bash -c "test $rc -eq 1 && grep -q 'SUBSCRIBE failed: UCP_E_HTTP, HTTP 405' '$tmp/subf.err' &&
+           grep -qE '^$stamp done UCP_E_HTTP \(HTTP 405\)  SUBSCRIBE failed; 0 events' '$tmp/subf.out'"
+# A device that accepts the connection and never answers the SUBSCRIBE.
+python3 - "$tmp/hang.port" <<'PYEOF' &
+import socket, sys, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(8)
+open(sys.argv[1], "w").write(str(s.getsockname()[1]))
+s.settimeout(0.5)
+held, end = [], time.time() + 20
+while time.time() < end:
+    try:
+        held.append(s.accept()[0])
+    except socket.timeout:
+        pass
+PYEOF
+hang_pid=$!
+wait_for "$tmp/hang.port" '[0-9]'
+python3 - "$url3" "$tmp/www/hang.xml" "$(cat "$tmp/hang.port")" <<'PYEOF'
+import sys, urllib.request
+doc = urllib.request.urlopen(sys.argv[1], timeout=5).read().decode()
+open(sys.argv[2], "w").write(doc.replace("<eventSubURL>/evt/SwitchPower</eventSubURL>",
+    "<eventSubURL>http://127.0.0.1:%s/evt</eventSubURL>" % sys.argv[3]))
+PYEOF
+"$bin" subscribe "$files3/hang.xml" SwitchPower --timeout-request 1 --json \
+  >"$tmp/subh.json" 2>"$tmp/subh.err"; rc=$?
+check "no answer to SUBSCRIBE: --timeout-request 1 ends it, UCP_E_TIMEOUT, exit 1" python3 -c '
+import json,sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+assert int(sys.argv[2]) == 1, sys.argv[2]
+assert len(ev) == 1 and ev[0]["kind"] == "done" and ev[0]["status"] == "UCP_E_TIMEOUT", ev
+assert ev[0]["ended"] == "failed" and "1000 ms" in ev[0]["detail"], ev' "$tmp/subh.json" $rc
+"$bin" subscribe "$files3/hang.xml" SwitchPower --duration 500ms >"$tmp/subh.out" 2>"$tmp/subh2.err"; rc=$?
+check "no answer to SUBSCRIBE within --duration: exit 1, it says so" \
+  bash -c "test $rc -eq 1 && grep -q 'did not answer the SUBSCRIBE within --duration' '$tmp/subh2.err' &&
+           grep -qE '^$stamp done UCP_OK  stopped: no answer to the SUBSCRIBE within --duration; 0 events\$' '$tmp/subh.out'"
+kill $hang_pid 2>/dev/null; wait $hang_pid 2>/dev/null
+
+# DEVICE as a UDN, found by a unicast M-SEARCH, as for invoke.
+"$bin" subscribe uuid:11111111-2222-3333-4444-555555555557 SwitchPower:1 $uni \
+  --duration 500ms --json >"$tmp/subd.json" 2>"$tmp/subd.err"; rc=$?
+check "subscribe: DEVICE as a UDN (unicast search), SERVICE as Name:V" python3 -c '
+import json,sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+assert int(sys.argv[2]) == 0, sys.argv[2]
+assert ev[0]["state"] == "ACTIVE" and ev[1]["seq"] == 0 and ev[-1]["status"] == "UCP_OK", ev' \
+  "$tmp/subd.json" $rc
+
+"$bin" subscribe "$url" SwitchPower --duration 0 >/dev/null 2>&1
+check "subscribe --duration 0 is a usage error (2)" test $? -eq 2
+"$bin" subscribe "$url" SwitchPower --timeout 2 >/dev/null 2>"$tmp/subt.err"; rc=$?
+check "subscribe --timeout: usage error (2) naming --duration and --timeout-request" \
+  bash -c "test $rc -eq 2 && grep -q -- '--duration S (how long to listen) and --timeout-request S' '$tmp/subt.err'"
+"$bin" subscribe http://127.0.0.1:1/desc.xml SwitchPower --duration 1 >/dev/null 2>"$tmp/subx.err"; rc=$?
+check "subscribe to an unreachable device exits 1 (UCP_E_CONNECT)" \
+  bash -c "test $rc -eq 1 && grep -q UCP_E_CONNECT '$tmp/subx.err'"
+
+# Lost: the device goes away while the grant is 2 s; the renewal fails.
+mkdir -p "$tmp/www4"
+"$bin" sim --port 0 --serve-dir "$tmp/www4" --duration 60 >"$tmp/sim4.out" 2>&1 &
+sim4_pid=$!
+wait_for "$tmp/sim4.out" serving
+url4=$(sed -n 's/.*serving \(http:[^ ]*\).*/\1/p' "$tmp/sim4.out")
+python3 - "$url4" "$tmp/www4/short.xml" <<'PYEOF'
+import sys, urllib.request
+doc = urllib.request.urlopen(sys.argv[1], timeout=5).read().decode()
+open(sys.argv[2], "w").write(doc.replace("<eventSubURL>/evt/SwitchPower</eventSubURL>",
+    "<eventSubURL>/evt/SwitchPower?timeout_cap=2</eventSubURL>"))
+PYEOF
+"$bin" subscribe "${url4%/desc.xml}/files/short.xml" SwitchPower --duration 20 --json \
+  >"$tmp/subl.json" 2>"$tmp/subl.err" &
+pid=$!
+wait_for "$tmp/subl.json" '"seq":0'
+kill $sim4_pid; wait $sim4_pid 2>/dev/null
+for _ in $(seq 1 200); do kill -0 $pid 2>/dev/null || break; sleep 0.05; done
+wait $pid; rc=$?
+check "lost: exit 1 with the reason, long before --duration" \
+  bash -c "test $rc -eq 1 && grep -q 'the subscription (lost) failed: UCP_E_CONNECT' '$tmp/subl.err'"
+check "lost: state LOST, then the completion with the error" python3 -c '
+import json,sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+assert ev[0]["state"] == "ACTIVE" and ev[0]["timeout"] == 2, ev[0]
+assert ev[-2]["state"] == "LOST" and "connect" in ev[-2]["detail"].lower(), ev[-2]
+d = ev[-1]
+assert d["kind"] == "done" and d["status"] == "UCP_E_CONNECT" and d["ended"] == "lost", d' "$tmp/subl.json"
 
 echo "$passes passed, $fails failed"
 [ $fails -eq 0 ]

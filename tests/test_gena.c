@@ -498,6 +498,94 @@ static void test_callback_server_per_ip_limit(void **state) {
   sr_destroy(&r);
 }
 
+/* A device that answers SUBSCRIBE late (after 400 ms) with a SID, then
+ * records whether an UNSUBSCRIBE for that SID follows. */
+typedef struct late_dev {
+  int listen_fd;
+  unsigned port;
+  int got_unsubscribe;
+} late_dev;
+
+static int read_request(int c, char *buf, size_t cap) {
+  size_t n = 0;
+  while (n + 1 < cap) {
+    ssize_t k = recv(c, buf + n, cap - 1 - n, 0);
+    if (k <= 0) return -1;
+    n += (size_t)k;
+    buf[n] = '\0';
+    if (strstr(buf, "\r\n\r\n")) return 0;
+  }
+  return -1;
+}
+
+static void *late_dev_main(void *arg) {
+  late_dev *d = arg;
+  char buf[4096];
+  for (int conn = 0; conn < 2; conn++) {
+    int c = accept(d->listen_fd, NULL, NULL);
+    if (c < 0) return NULL;
+    for (;;) {
+      if (read_request(c, buf, sizeof buf) != 0) break;
+      if (strncmp(buf, "SUBSCRIBE", 9) == 0) {
+        sleep_ms(400);
+        const char *ok = "HTTP/1.1 200 OK\r\nSID: uuid:late-1\r\nTIMEOUT: "
+                         "Second-300\r\nContent-Length: 0\r\n\r\n";
+        send(c, ok, strlen(ok), MSG_NOSIGNAL);
+      } else if (strncmp(buf, "UNSUBSCRIBE", 11) == 0) {
+        if (strstr(buf, "uuid:late-1")) d->got_unsubscribe = 1;
+        const char *ok = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+        send(c, ok, strlen(ok), MSG_NOSIGNAL);
+        close(c);
+        return NULL;
+      }
+    }
+    close(c);
+  }
+  return NULL;
+}
+
+static void late_dev_start(late_dev *d, pthread_t *t) {
+  memset(d, 0, sizeof *d);
+  d->listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in sa = {.sin_family = AF_INET};
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  assert_int_equal(bind(d->listen_fd, (struct sockaddr *)&sa, sizeof sa), 0);
+  assert_int_equal(listen(d->listen_fd, 4), 0);
+  socklen_t len = sizeof sa;
+  getsockname(d->listen_fd, (struct sockaddr *)&sa, &len);
+  d->port = ntohs(sa.sin_port);
+  pthread_create(t, NULL, late_dev_main, d);
+}
+
+/* Cancelled, or unsubscribed, while the first SUBSCRIBE is in flight: the
+ * device accepts it anyway, so its SID must be unsubscribed. */
+static void test_ended_during_subscribe_leaves_nothing(void **state) {
+  fx *f = *state;
+  for (int by_cancel = 0; by_cancel <= 1; by_cancel++) {
+    late_dev d;
+    pthread_t t;
+    late_dev_start(&d, &t);
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/evt", d.port);
+    sub_rec r;
+    sr_init(&r);
+    uint64_t id = subscribe(f, &r, url, 0);
+    sleep_ms(100);
+    if (by_cancel) {
+      assert_int_equal(ucp_cancel(f->cp, id), UCP_OK);
+    } else {
+      assert_int_equal(ucp_unsubscribe(f->cp, id), UCP_OK);
+      assert_int_equal(wait_done(&r, 5000), 0);
+      assert_int_equal(r.status, UCP_OK);
+    }
+    pthread_join(t, NULL);
+    close(d.listen_fd);
+    if (!d.got_unsubscribe)
+      fail_msg("no UNSUBSCRIBE after %s", by_cancel ? "cancel" : "unsubscribe");
+    sr_destroy(&r);
+  }
+}
+
 /* 1,000 subscriptions across 100 simulated devices. */
 static void test_thousand_subscriptions(void **state) {
   (void)state;
@@ -554,6 +642,7 @@ int main(void) {
       cmocka_unit_test(test_destroy_unsubscribes),
       cmocka_unit_test(test_callback_server_codes),
       cmocka_unit_test(test_callback_server_per_ip_limit),
+      cmocka_unit_test(test_ended_during_subscribe_leaves_nothing),
       cmocka_unit_test(test_thousand_subscriptions),
   };
   int rc = cmocka_run_group_tests(tests, setup, teardown);

@@ -2,12 +2,16 @@
 # test_peers.sh - interoperability with real UPnP devices from Debian:
 # `upnpcp discover --json` against minidlna (MediaServer:1) and miniupnpd
 # (InternetGatewayDevice), each run inside network namespaces this script
-# creates (see ../shared/PEERS.md); and service control with `upnpcp scpd`,
+# creates (see ../shared/PEERS.md); service control with `upnpcp scpd`,
 # `invoke` and `query`: ContentDirectory Browse and ConnectionManager on
 # minidlna, a WANIPConnection port mapping added, read and deleted on
-# miniupnpd (its nftables chains set up inside the device's namespace). Nothing touches the machine's own
-# interfaces: every link is created inside a namespace of ours, and on exit
-# the processes we started are ended by PID and the namespaces deleted.
+# miniupnpd (its nftables chains set up inside the device's namespace);
+# and eventing with `upnpcp subscribe`: WANIPConnection events from
+# miniupnpd (the initial event, then the one a port mapping causes), and
+# minidlna's subscription that never gets an event (UNREACHABLE). Nothing
+# touches the machine's own interfaces: every link is created inside a
+# namespace of ours, and on exit the processes we started are ended by PID
+# and the namespaces deleted.
 # Usage: test_peers.sh [UPNPCP_BINARY]
 # Exit: 0 all passed, 1 a check failed, 77 skipped (not root, no network
 # namespaces, or the Debian packages missing and not installable).
@@ -113,6 +117,25 @@ $py" "$file" "$@"
 }
 
 note() { echo "# $*"; }
+
+jlines() { # name file python [args]: asserts on the JSON lines ev (a list)
+  local name=$1 file=$2 py=$3; shift 3
+  check "$name" python3 -c "import json,sys
+ev=[json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+st=[e for e in ev if e['kind']=='state']
+no=[e for e in ev if e['kind']=='notify']
+done=ev[-1] if ev else {}
+$py" "$file" "$@"
+}
+
+wait_line() { # file ERE: bounded wait (5 s) for a line matching
+  local i
+  for i in $(seq 1 100); do
+    grep -qE "$2" "$1" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  return 1
+}
 
 tcp_ready() { # netns host port pid: bounded wait (5 s) until it accepts
   local i
@@ -385,6 +408,27 @@ assert d["status"] == "UCP_OK" and d["UDN"] == "uuid:4d696e69-444c-164e-9d41-b82
     bash -c "grep -qE '^SystemUpdateID = [0-9]+\$' '$tmp/ctl-dlna-query.out' ||
              { test $rc -eq 1 && grep -q 'UPnPError [0-9]' '$tmp/ctl-dlna-query.err'; }"
   check "minidlnad still running after control" alive "$dlna_pid"
+
+  # ------------------------------------------------- events: minidlna
+  # minidlna 1.3.0 accepts SUBSCRIBE (200 + SID) but never sends a NOTIFY
+  # (PEERS.md): the control point must say so (UNREACHABLE), not wait
+  # silently.
+  rc=$(ctl "$dns" sub-dlna subscribe "$du" ContentDirectory --duration 3 --check-ms 1000 --json)
+  jlines "minidlna: subscribe ContentDirectory: ACTIVE, then UNREACHABLE after 1000 ms (rc $rc)" \
+    "$tmp/ctl-sub-dlna.out" '
+assert int(sys.argv[2]) == 0, sys.argv[2]
+assert st and st[0]["state"] == "ACTIVE" and st[0]["sid"].startswith("uuid:"), ev
+u = [e for e in st if e["state"] == "UNREACHABLE"]
+assert len(u) == 1 and u[0]["sid"] == st[0]["sid"], st
+assert "no initial event within 1000 ms" in u[0]["detail"], u[0]
+assert "http://127.0.0.1:" in u[0]["detail"], u[0]
+print("# minidlna: granted %s s; %s" % (st[0]["timeout"], u[0]["detail"][:100]))' "$rc"
+  jlines "minidlna: ... no event came, and the UNSUBSCRIBE at the end was accepted" \
+    "$tmp/ctl-sub-dlna.out" '
+assert not no, no
+assert done.get("kind") == "done" and done["status"] == "UCP_OK" and done["ended"] == "duration", done
+assert done["httpStatus"] == 200 and done["events"] == 0, done'
+  check "minidlnad still running after eventing" alive "$dlna_pid"
 fi
 
 # ========================== 2. miniupnpd (InternetGatewayDevice), 2 namespaces
@@ -532,12 +576,65 @@ for d in walk(json.load(open(sys.argv[1]))["root"]):
 assert d["status"] == "UCP_OK" and d["UDN"] == sys.argv[2], d
 assert d["out"][0]["value"] == sys.argv[3], d' "$wcd" "$wan_ip"
   check "miniupnpd still running after control" alive "$igd_pid"
+
+  # ------------------------------------------------ events: miniupnpd
+  # The control point is in its own namespace (10.77.0.2 on lan1): its
+  # callback URL names the address the SUBSCRIBE comes from, which is the
+  # only one miniupnpd accepts (CallStranger). An AddPortMapping from the
+  # same namespace while subscribed changes PortMappingNumberOfEntries.
+  ip netns exec "$cns" timeout 20 "$bin" subscribe "$gu" WANIPConnection --duration 3 --json \
+    >"$tmp/sub-igd.json" 2>"$tmp/sub-igd.err" &
+  sub_pid=$!
+  wait_line "$tmp/sub-igd.json" '"seq":0'
+  check "miniupnpd: subscribe WANIPConnection: the initial event came" test $? -eq 0
+  map2=(NewRemoteHost= NewExternalPort=40001 NewProtocol=TCP)
+  if [ $have_nft = 1 ]; then
+    rc=$(ctl "$cns" add2 invoke "$gu" WANIPConnection AddPortMapping "${map2[@]}" \
+           NewInternalPort=40001 NewInternalClient=10.77.0.2 NewEnabled=1 \
+           NewPortMappingDescription=upnpcp-events NewLeaseDuration=0)
+    check "miniupnpd: AddPortMapping 40001/TCP while subscribed exits 0 (rc $rc)" test "$rc" -eq 0
+  fi
+  wait $sub_pid; rc=$?
+  jlines "miniupnpd: subscribe: ACTIVE, the callback on 10.77.0.2 (rc $rc)" "$tmp/sub-igd.json" '
+assert int(sys.argv[2]) == 0, sys.argv[2]
+a = st[0]
+assert a["state"] == "ACTIVE" and a["sid"].startswith("uuid:") and a["timeout"] > 0, a
+assert "events to http://10.77.0.2:" in a["detail"], a
+assert [e["state"] for e in st] == ["ACTIVE"], st
+print("# miniupnpd: %s granted %s s" % (a["sid"], a["timeout"]))' "$rc"
+  jlines "miniupnpd: the initial event (SEQ 0): ExternalIPAddress $wan_ip, ConnectionStatus Connected, typed" \
+    "$tmp/sub-igd.json" '
+e = no[0]
+v = {x["name"]: x for x in e["vars"]}
+assert e["seq"] == 0 and e["sid"] == st[0]["sid"], e
+assert v["ExternalIPAddress"] == {"name": "ExternalIPAddress", "value": sys.argv[2], "type": "string"}, v
+assert v["ConnectionStatus"]["value"] == "Connected", v
+assert v["PortMappingNumberOfEntries"]["type"] == "ui2" and v["PortMappingNumberOfEntries"]["value"].isdigit(), v
+print("# miniupnpd: initial event: %s" % ", ".join("%s=%s" % (x["name"], x["value"]) for x in e["vars"]))' \
+    "$wan_ip"
+  if [ $have_nft = 1 ]; then
+    jlines "miniupnpd: a later event (SEQ >= 1) with PortMappingNumberOfEntries one more" \
+      "$tmp/sub-igd.json" '
+n0 = int({x["name"]: x["value"] for x in no[0]["vars"]}["PortMappingNumberOfEntries"])
+later = [e for e in no[1:] if {x["name"]: x["value"] for x in e["vars"]}.get("PortMappingNumberOfEntries") == str(n0 + 1)]
+assert later and later[0]["seq"] >= 1, no
+assert [e["seq"] for e in no] == list(range(len(no))), no'
+    rc=$(ctl "$cns" del2 invoke "$gu" WANIPConnection DeletePortMapping "${map2[@]}")
+    check "miniupnpd: DeletePortMapping 40001/TCP exits 0 (rc $rc)" test "$rc" -eq 0
+  fi
+  jlines "miniupnpd: unsubscribed at the end of --duration (UCP_OK, HTTP 200)" "$tmp/sub-igd.json" '
+assert done.get("kind") == "done" and done["status"] == "UCP_OK" and done["ended"] == "duration", done
+assert done["httpStatus"] == 200 and done["events"] == len(no), done'
+  check "miniupnpd still running after eventing" alive "$igd_pid"
   alive "$igd_pid" || show "miniupnpd output" "$g/miniupnpd.out"
 fi
 
 if [ $fails -ne 0 ]; then
   for f in "$tmp"/*.json; do
     [ -s "$f.err" ] && show "stderr of upnpcp ($(basename "$f"))" "$f.err"
+  done
+  for f in "$tmp"/sub-*.json "$tmp"/ctl-sub-*.out; do
+    [ -s "$f" ] && show "output of upnpcp subscribe ($(basename "$f"))" "$f"
   done
   for f in "$tmp"/ctl-*.err; do
     [ -s "$f" ] && show "stderr of upnpcp ($(basename "$f" .err))" "$f"

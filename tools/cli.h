@@ -71,12 +71,76 @@ void cli_on_done(uint64_t id, const ucp_result *r, void *user);
 void cli_on_progress(uint64_t id, uint64_t num, uint64_t den, int status,
                      void *user);
 
+/* Exit statuses: 0 done, 1 failed (remote error, not found, lost, ...),
+ * 2 usage error or refused by a start call (nothing was sent), 130 Ctrl-C. */
+enum { EX_OK = 0, EX_FAIL = 1, EX_REFUSED = 2, EX_CANCELLED = 130 };
+
+/* ------------------------------------- finding a device and a service */
+
+/* The options of the commands that name DEVICE SERVICE (cli_control.c). */
+typedef struct ctl_opts {
+  int json, raw, tty;
+  int allow_raw, allow_args, allow_sub, want_pos;
+  uint64_t timeout_ms; /* 0: the library's default per kind */
+  uint64_t search_ms;
+  ucp_search_opts *so;
+  const char *pos[3]; /* DEVICE SERVICE [ACTION | VARIABLE] */
+  int npos;
+  ucp_arg *args; /* invoke: Name=Value, split in place */
+  size_t nargs;
+  /* subscribe */
+  uint64_t duration_ms; /* 0: until Ctrl-C or lost */
+  uint64_t check_ms;    /* 0: the library's default */
+  unsigned cb_port;     /* callback server port, 0: any */
+} ctl_opts;
+
+typedef struct ctl_target {
+  const ucp_description *desc; /* a reference */
+  const ucp_device *dev;       /* the device DEVICE names */
+  const ucp_service *svc;
+} ctl_target;
+
+typedef struct session {
+  ctl_opts o;
+  ucp_cp *cp;
+  ctl_target t;
+  waiter scpd; /* the SCPD download, unless --raw */
+} session;
+
+enum {
+  SESSION_RAW = 1,  /* --raw allowed (no SCPD then) */
+  SESSION_ARGS = 2, /* Name=Value arguments after the positionals */
+  SESSION_SUB = 4   /* subscribe's options; the SCPD is optional */
+};
+/* Parse, then find the device and the service and (unless --raw) read the
+ * SCPD. Returns -1 when the command may go on, else its exit status. With
+ * SESSION_SUB a failed SCPD is reported and the session goes on without
+ * (s->scpd.scpd NULL). session_free() in every case. */
+int session_open(session *s, int argc, char **argv, int want_pos,
+                 unsigned flags);
+void session_free(session *s);
+/* A start call said no (nothing sent): the message, EX_REFUSED. */
+int cli_refused(const char *what, int rc);
+/* The operation ran and failed: the error and its detail, EX_FAIL. */
+int cli_failed(const char *what, const waiter *w);
+/* Each line of text, escaped, after prefix. */
+void put_lines(FILE *f, const char *prefix, const char *text);
+/* jstr() that never fails: bytes that are not UTF-8 become \xNN. */
+json_t *jsafe(const char *s);
+void sleep_ms(long ms);
+
 /* The service-control commands (cli_control.c); argv[0] is the command. */
 int cmd_scpd(int argc, char **argv);
 int cmd_invoke(int argc, char **argv);
 int cmd_query(int argc, char **argv);
 /* The control part of `upnpcp demo`: SCPD, invoke, query, faults, cancel
- * of a slow action, against the simulator's device described by desc. */
+ * of a slow action, then the events part, against the simulator's device
+ * described by desc. */
 int demo_control(ucp_cp *cp, const ucp_description *desc);
+
+/* Eventing (cli_events.c): `upnpcp subscribe`, and the events part of the
+ * demo (subscribe to svc, switch the light, unsubscribe). */
+int cmd_subscribe(int argc, char **argv);
+int demo_events(ucp_cp *cp, const ucp_service *svc, const ucp_scpd *scpd);
 
 #endif

@@ -13,10 +13,6 @@
 
 enum { SEARCH_MS_DEFAULT = 3000, CELL_CAP = 200 };
 
-/* Exit statuses: 0 done, 1 failed (remote error, not found, ...), 2 usage
- * error or refused by a start call (nothing was sent), 130 Ctrl-C. */
-enum { EX_OK = 0, EX_FAIL = 1, EX_REFUSED = 2, EX_CANCELLED = 130 };
-
 /* ------------------------------------------------ capturing a result */
 
 static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
@@ -85,18 +81,6 @@ void cli_on_progress(uint64_t id, uint64_t num, uint64_t den, int status,
 
 /* ------------------------------------------------------------ options */
 
-typedef struct ctl_opts {
-  int json, raw, tty;
-  int allow_raw, allow_args, want_pos;
-  uint64_t timeout_ms; /* 0: the library's default per kind */
-  uint64_t search_ms;
-  ucp_search_opts *so;
-  const char *pos[3]; /* DEVICE SERVICE [ACTION | VARIABLE] */
-  int npos;
-  ucp_arg *args; /* invoke: Name=Value, split in place */
-  size_t nargs;
-} ctl_opts;
-
 /* "500", "500ms" or "2s", 1 ms .. 1 h. */
 static int parse_ms(const char *s, uint64_t *out) {
   if (*s < '0' || *s > '9') return -1;
@@ -125,18 +109,61 @@ static int add_arg(ctl_opts *o, char *a) {
   return 0;
 }
 
+/* Seconds: "30", "30s" or "500ms", 1 ms .. max_s. */
+static int parse_secs(const char *s, uint64_t max_s, uint64_t *out_ms) {
+  if (*s < '0' || *s > '9') return -1;
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (errno) return -1;
+  if (!*end || !strcmp(end, "s")) v = v > max_s ? 0 : v * 1000;
+  else if (strcmp(end, "ms") || v > max_s * 1000) return -1;
+  if (v == 0) return -1;
+  *out_ms = v;
+  return 0;
+}
+
+/* subscribe's own options: 0 handled, -1 bad, 1 not one of them. */
+static int parse_sub_option(const char *a, const char *v, ctl_opts *o) {
+  if (!strcmp(a, "--duration"))
+    return parse_secs(v, 30 * 86400, &o->duration_ms);
+  if (!strcmp(a, "--timeout-request"))
+    return parse_secs(v, 3600, &o->timeout_ms);
+  if (!strcmp(a, "--check-ms")) return parse_ms(v, &o->check_ms);
+  if (strcmp(a, "--port")) return 1;
+  char *end;
+  unsigned long p = strtoul(v, &end, 10);
+  if (*end || *v < '0' || *v > '9' || p > 65535) return -1;
+  o->cb_port = (unsigned)p;
+  return 0;
+}
+
 /* One option at argv[*i]; 0 handled, -1 bad. */
 static int parse_option(int argc, char **argv, int *i, ctl_opts *o) {
   static const char *const valued[] = {"--timeout", "--search-ms", "--iface",
                                        "--unicast", "--ssdp-port"};
+  static const char *const sub_valued[] = {"--duration", "--timeout-request",
+                                           "--check-ms", "--port"};
   const char *a = argv[*i];
   if (!strcmp(a, "--json")) return o->json = 1, 0;
   if (!strcmp(a, "--raw") && o->allow_raw) return o->raw = 1, 0;
+  if (!strcmp(a, "--timeout") && o->allow_sub) {
+    fputs("upnpcp: subscribe has --duration S (how long to listen) and "
+          "--timeout-request S (the deadline of each request)\n", stderr);
+    return -1;
+  }
   int known = 0;
   for (size_t k = 0; k < sizeof valued / sizeof *valued; k++)
     known |= !strcmp(a, valued[k]);
+  for (size_t k = 0; o->allow_sub && k < sizeof sub_valued / sizeof *sub_valued;
+       k++)
+    known |= !strcmp(a, sub_valued[k]);
   if (!known || *i + 1 >= argc) return -1;
   const char *v = argv[++*i];
+  if (o->allow_sub) {
+    int r = parse_sub_option(a, v, o);
+    if (r <= 0) return r;
+  }
   if (!strcmp(a, "--timeout")) return parse_ms(v, &o->timeout_ms);
   if (!strcmp(a, "--search-ms")) return parse_ms(v, &o->search_ms);
   if (!strcmp(a, "--iface"))
@@ -184,11 +211,18 @@ static const char usage_lookup[] =
     "          only there: nothing multicast), --ssdp-port N, --iface IF\n"
     "  SERVICE a serviceId (urn:upnp-org:serviceId:SwitchPower or\n"
     "          SwitchPower) or a serviceType (urn:schemas-upnp-org:\n"
-    "          service:SwitchPower:1, SwitchPower:1 or SwitchPower)\n"
+    "          service:SwitchPower:1, SwitchPower:1 or SwitchPower)\n";
+static const char usage_exit[] =
     "  MS      milliseconds, or seconds with an s (\"2s\"); --timeout is\n"
     "          the deadline of each request (default: the library's)\n"
     "  exit    0 done, 1 failed (UPnPError, HTTP, not found...), 2 usage\n"
     "          or refused before sending, 130 cancelled (Ctrl-C)\n";
+static const char usage_sub_exit[] =
+    "  MS      milliseconds, or seconds with an s (\"2s\")\n"
+    "  exit    0 unsubscribed at the end of --duration, 1 failed (not\n"
+    "          found, SUBSCRIBE refused or unanswered, subscription lost,\n"
+    "          UNSUBSCRIBE failed), 2 usage or refused before sending,\n"
+    "          130 Ctrl-C (after the UNSUBSCRIBE)\n";
 
 static int usage_for(const char *cmd, FILE *f) {
   if (!strcmp(cmd, "scpd"))
@@ -203,12 +237,28 @@ static int usage_for(const char *cmd, FILE *f) {
           "  in-arguments are checked against the SCPD first, unless --raw\n"
           "  (sent as given, out-arguments read as strings)\n",
           f);
+  else if (!strcmp(cmd, "subscribe"))
+    fputs("usage: upnpcp subscribe DEVICE SERVICE [--duration S] [--json]\n"
+          "                        [--timeout-request S] [--check-ms MS] "
+          "[--port P]\n"
+          "  subscribe to the service's events (GENA) and print each one as\n"
+          "  it comes, with its variables typed by the SCPD (without it when\n"
+          "  the SCPD fails), until --duration S (then UNSUBSCRIBE),\n"
+          "  Ctrl-C (UNSUBSCRIBE too, exit 130) or the subscription is\n"
+          "  lost (exit 1).\n"
+          "  --json: one JSON object per line, a last one with the outcome.\n"
+          "  --check-ms MS: report UNREACHABLE when no initial event came\n"
+          "  within MS (default 5000); --port P: the callback server's port\n"
+          "  (default any); S: seconds, or \"500ms\"; --timeout-request S:\n"
+          "  the deadline of each request (description, SCPD, SUBSCRIBE)\n",
+          f);
   else
     fputs("usage: upnpcp query DEVICE SERVICE VARIABLE [--json] [--raw] "
           "[--timeout MS]\n"
           "  QueryStateVariable (UDA 1.0; many devices answer 401)\n",
           f);
   fputs(usage_lookup, f);
+  fputs(strcmp(cmd, "subscribe") ? usage_exit : usage_sub_exit, f);
   return f == stdout ? EX_OK : EX_REFUSED;
 }
 
@@ -265,16 +315,13 @@ static int finish(const char *what, int rc, const waiter *w) {
   return rc == UCP_OK ? EX_OK : failed(what, w);
 }
 
+int cli_refused(const char *what, int rc) { return refused(what, rc); }
+int cli_failed(const char *what, const waiter *w) { return failed(what, w); }
+
 /* ------------------------------------------------- finding the device */
 
-typedef struct target {
-  const ucp_description *desc; /* a reference */
-  const ucp_device *dev;       /* the device DEVICE names */
-  const ucp_service *svc;
-} target;
-
 static int load_desc(ucp_cp *cp, const ctl_opts *o, const char *url,
-                     target *t) {
+                     ctl_target *t) {
   waiter w;
   waiter_init(&w);
   w.what = "description";
@@ -397,7 +444,7 @@ static void finder_free(finder *x) {
 /* Search (ST the UDN, or ssdp:all for a name) for at most search_ms; stop
  * at the first exact match, else take the first case-insensitive one. */
 static int search_device(ucp_cp *cp, const ctl_opts *o, const char *want,
-                         target *t) {
+                         ctl_target *t) {
   finder x;
   memset(&x, 0, sizeof x);
   waiter_init(&x.w);
@@ -433,7 +480,8 @@ static int search_device(ucp_cp *cp, const ctl_opts *o, const char *want,
   return ex;
 }
 
-static int resolve_device(ucp_cp *cp, const ctl_opts *o, target *t) {
+static int resolve_device(ucp_cp *cp, const ctl_opts *o,
+                          ctl_target *t) {
   const char *dev = o->pos[0];
   if (strstr(dev, "://")) return load_desc(cp, o, dev, t);
   return search_device(cp, o, dev, t);
@@ -507,7 +555,7 @@ static void put_device_name(FILE *f, const ucp_device *d) {
   fputc(')', f);
 }
 
-static int resolve_service(const ctl_opts *o, target *t) {
+static int resolve_service(const ctl_opts *o, ctl_target *t) {
   t->svc = find_service(t->desc, t->dev, o->pos[1]);
   if (t->svc) return EX_OK;
   fputs("upnpcp: no service '", stderr);
@@ -686,7 +734,7 @@ static void print_statevars(const ucp_scpd *s) {
   }
 }
 
-static void put_lines(FILE *f, const char *prefix, const char *text) {
+void put_lines(FILE *f, const char *prefix, const char *text) {
   for (const char *p = text; p && *p;) {
     const char *e = strchr(p, '\n');
     size_t n = e ? (size_t)(e - p) : strlen(p);
@@ -865,14 +913,7 @@ static void print_refused_json(int rc) {
 
 /* -------------------------------------------------------- the commands */
 
-typedef struct session {
-  ctl_opts o;
-  ucp_cp *cp;
-  target t;
-  waiter scpd; /* the SCPD download, unless --raw */
-} session;
-
-static void session_free(session *s) {
+void session_free(session *s) {
   ucp_description_unref(s->t.desc);
   if (s->cp) ucp_cp_free(s->cp);
   waiter_destroy(&s->scpd);
@@ -880,14 +921,15 @@ static void session_free(session *s) {
   free(s->o.args);
 }
 
-/* Parse, then find the device and the service and (unless --raw) read the
- * SCPD. Returns -1 when the command may go on, else its exit status. */
-static int session_open(session *s, int argc, char **argv, int want_pos,
-                        int allow_raw, int allow_args) {
+int session_open(session *s, int argc, char **argv, int want_pos,
+                 unsigned flags) {
   memset(s, 0, sizeof *s);
   waiter_init(&s->scpd);
   ctl_opts *o = &s->o;
-  o->want_pos = want_pos, o->allow_raw = allow_raw, o->allow_args = allow_args;
+  int allow_raw = !!(flags & SESSION_RAW);
+  o->want_pos = want_pos, o->allow_raw = allow_raw;
+  o->allow_args = !!(flags & SESSION_ARGS);
+  o->allow_sub = !!(flags & SESSION_SUB);
   o->search_ms = SEARCH_MS_DEFAULT;
   if (!(o->so = ucp_search_opts_new())) return EX_FAIL;
   int p = ctl_parse(argc, argv, o);
@@ -906,13 +948,20 @@ static int session_open(session *s, int argc, char **argv, int want_pos,
     ex = get_scpd(s->cp, o, s->t.svc, &s->scpd);
     if (ex == EX_FAIL && allow_raw)
       fputs("upnpcp: (--raw works without the SCPD)\n", stderr);
+    if ((ex == EX_FAIL || ex == EX_REFUSED) && o->allow_sub) {
+      fputs("upnpcp: warning: subscribing without the SCPD: event values "
+            "are not typed\n", stderr);
+      ucp_scpd_unref(s->scpd.scpd);
+      s->scpd.scpd = NULL;
+      ex = EX_OK;
+    }
   }
   return ex == EX_OK ? -1 : ex;
 }
 
 int cmd_scpd(int argc, char **argv) {
   session s;
-  int ex = session_open(&s, argc, argv, 2, 0, 0);
+  int ex = session_open(&s, argc, argv, 2, 0);
   if (ex < 0) {
     if (s.o.json) print_scpd_json(s.t.svc, &s.scpd);
     else print_scpd(s.t.svc, &s.scpd);
@@ -953,7 +1002,7 @@ static int call_finish(session *s, waiter *w, int rc, const char *key,
 
 int cmd_invoke(int argc, char **argv) {
   session s;
-  int ex = session_open(&s, argc, argv, 3, 1, 1);
+  int ex = session_open(&s, argc, argv, 3, SESSION_RAW | SESSION_ARGS);
   if (ex < 0) {
     waiter w;
     waiter_init(&w);
@@ -972,7 +1021,7 @@ int cmd_invoke(int argc, char **argv) {
 
 int cmd_query(int argc, char **argv) {
   session s;
-  int ex = session_open(&s, argc, argv, 3, 1, 0);
+  int ex = session_open(&s, argc, argv, 3, SESSION_RAW);
   if (ex < 0) {
     waiter w;
     waiter_init(&w);
@@ -991,7 +1040,7 @@ int cmd_query(int argc, char **argv) {
 
 /* ---------------------------------------------------------- the demo */
 
-static void sleep_ms(long ms) {
+void sleep_ms(long ms) {
   struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
   while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
   }
@@ -1150,6 +1199,7 @@ int demo_control(ucp_cp *cp, const ucp_description *desc) {
   }
   if (rc == UCP_OK) rc = demo_faults(cp, sp, sw.scpd);
   if (rc == UCP_OK) rc = demo_cancel_invoke(cp, sp, sw.scpd);
+  if (rc == UCP_OK) rc = demo_events(cp, sp, sw.scpd);
   waiter_destroy(&sw);
   return rc;
 }

@@ -1,6 +1,7 @@
 /* upnpcp.c - the command-line tool. It uses only the public header
  * (include/upnpcp.h), as curl's src/ does, plus the simulator for `sim`
- * and `demo`. Service control (scpd, invoke, query) is in cli_control.c. */
+ * and `demo`. Service control (scpd, invoke, query) is in cli_control.c,
+ * eventing (subscribe) in cli_events.c. */
 #include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
@@ -145,6 +146,46 @@ static void print_description(const ucp_description *desc) {
 /* ------------------------------------------------------ JSON printing */
 
 json_t *jstr(const char *s) { return s ? json_string(s) : json_null(); }
+
+/* Length of the UTF-8 sequence at p (at most n bytes), 0 when invalid. */
+static size_t utf8_len(const unsigned char *p, size_t n) {
+  size_t len = p[0] < 0x80 ? 1 : p[0] >= 0xC2 && p[0] <= 0xDF ? 2
+               : (p[0] & 0xF0) == 0xE0                    ? 3
+               : p[0] >= 0xF0 && p[0] <= 0xF4             ? 4
+                                                          : 0;
+  if (!len || len > n) return 0;
+  for (size_t i = 1; i < len; i++)
+    if ((p[i] & 0xC0) != 0x80) return 0;
+  if (len == 3 && ((p[0] == 0xE0 && p[1] < 0xA0) || /* overlong */
+                   (p[0] == 0xED && p[1] >= 0xA0))) /* surrogate */
+    return 0;
+  if (len == 4 && ((p[0] == 0xF0 && p[1] < 0x90) ||
+                   (p[0] == 0xF4 && p[1] >= 0x90)))
+    return 0;
+  return len;
+}
+
+json_t *jsafe(const char *s) {
+  if (!s) return json_null();
+  json_t *j = json_string(s);
+  if (j) return j;
+  size_t n = strlen(s);
+  char *out = malloc(n * 4 + 1), *o = out;
+  if (!out) return json_null();
+  const unsigned char *p = (const unsigned char *)s, *end = p + n;
+  while (p < end) {
+    size_t l = utf8_len(p, (size_t)(end - p));
+    if (l) {
+      memcpy(o, p, l), o += l, p += l;
+    } else {
+      o += sprintf(o, "\\x%02X", *p++);
+    }
+  }
+  *o = 0;
+  j = json_string(out);
+  free(out);
+  return j ? j : json_null();
+}
 
 static json_t *device_json(const ucp_device *d) {
   json_t *o = json_object();
@@ -648,6 +689,9 @@ static void usage(FILE *f) {
           "                                       invoke an action, print its out-arguments\n"
           "  query DEVICE SERVICE VARIABLE [--json] [--raw]\n"
           "                                       QueryStateVariable\n"
+          "  subscribe DEVICE SERVICE [--duration S] [--json] [--check-ms MS]\n"
+          "            [--port P] [--timeout-request S]\n"
+          "                                       print a service's events (GENA)\n"
           "      (DEVICE: URL, uuid:... or friendly name; --timeout MS, --search-ms MS,\n"
           "       --unicast HOST:PORT, --ssdp-port N, --iface IF; see COMMAND --help)\n"
           "  sim [--port N] [--serve-dir DIR] ...  run the device simulator\n"
@@ -668,6 +712,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "scpd")) return cmd_scpd(argc - 1, argv + 1);
   if (!strcmp(cmd, "invoke")) return cmd_invoke(argc - 1, argv + 1);
   if (!strcmp(cmd, "query")) return cmd_query(argc - 1, argv + 1);
+  if (!strcmp(cmd, "subscribe")) return cmd_subscribe(argc - 1, argv + 1);
   if (!strcmp(cmd, "version")) {
     printf("upnpcp %s\n", ucp_version(NULL));
     return 0;

@@ -45,7 +45,7 @@ typedef struct daemon_rec {
 typedef struct unsub {
   struct unsub *next;
   srv *s;
-  ucp__http_req *req;
+  ucp__http_req *req; /* UNSUBSCRIBE, or an adopted SUBSCRIBE */
   const char *headers[2];
   char sid_header[140];
   char pin[48];
@@ -335,6 +335,7 @@ static void unsub_flush(srv *s) {
   struct curl_slist *lists[256];
   int n = 0;
   for (unsub *u = s->unsubs; u && m && n < 256; u = u->next) {
+    if (!u->sid_header[0]) continue; /* an adopted SUBSCRIBE, unanswered */
     CURL *e = curl_easy_init();
     struct curl_slist *l = curl_slist_append(NULL, u->sid_header);
     if (!e || !l) {
@@ -368,19 +369,71 @@ static void unsub_flush(srv *s) {
   if (m) curl_multi_cleanup(m);
 }
 
+/* An adopted SUBSCRIBE: remember the SID of its answer, then UNSUBSCRIBE
+ * it through the same record. */
+static int adopted_headers(void *ctx, int http_status, uint64_t len) {
+  unsub *u = ctx;
+  (void)len;
+  const char *sid = ucp__http_header(u->req, "SID");
+  if (http_status >= 200 && http_status <= 299 && sid && *sid)
+    snprintf(u->sid_header, sizeof u->sid_header, "SID: %s", sid);
+  return UCP_OK;
+}
+
+static void adopted_done(void *ctx, const ucp__http_outcome *o) {
+  unsub *u = ctx;
+  srv *s = u->s;
+  (void)o;
+  u->req = NULL;
+  if (!u->sid_header[0]) { /* not accepted: nothing to undo */
+    unsub_free(u);
+    return;
+  }
+  ucp__http_spec spec = {.method = "UNSUBSCRIBE",
+                         .url = u->url,
+                         .headers = u->headers,
+                         .timeout_ms = 5000,
+                         .max_body = 64 * 1024,
+                         .pin_ip = u->pin[0] ? u->pin : NULL};
+  u->headers[0] = u->sid_header;
+  if (ucp__http_start(s->cp, &spec, &unsub_sink, u, &u->req) != UCP_OK)
+    u->req = NULL; /* left for the flush at teardown */
+}
+
+static const ucp__http_sink adopted_sink = {adopted_headers, NULL, NULL,
+                                            adopted_done};
+
+static unsub *unsub_new(srv *s, const char *url, const char *pin_ip) {
+  size_t n = strlen(url) + 1;
+  unsub *u = ucp__calloc(1, sizeof *u + n);
+  if (!u) return NULL;
+  memcpy(u->url, url, n);
+  u->s = s;
+  if (pin_ip && strlen(pin_ip) < sizeof u->pin) strcpy(u->pin, pin_ip);
+  u->next = s->unsubs;
+  s->unsubs = u;
+  return u;
+}
+
+void ucp__evt_adopt_subscribe(ucp_cp *cp, ucp__http_req *req,
+                              const char *url, const char *pin_ip) {
+  srv *s = ucp__cp_ext(cp, UCP__EXT_GENA);
+  unsub *u = s ? unsub_new(s, url, pin_ip) : NULL;
+  if (!u) {
+    ucp__http_abort(req);
+    return;
+  }
+  u->req = req;
+  ucp__http_retarget(req, &adopted_sink, u);
+}
+
 void ucp__evt_unsubscribe_later(ucp_cp *cp, const char *url,
                                 const char *pin_ip, const char *sid) {
   srv *s = ucp__cp_ext(cp, UCP__EXT_GENA);
-  size_t n = strlen(url) + 1;
-  unsub *u = s ? ucp__calloc(1, sizeof *u + n) : NULL;
+  unsub *u = s ? unsub_new(s, url, pin_ip) : NULL;
   if (!u) return;
-  memcpy(u->url, url, n);
-  u->s = s;
   snprintf(u->sid_header, sizeof u->sid_header, "SID: %s", sid);
-  if (pin_ip && strlen(pin_ip) < sizeof u->pin) strcpy(u->pin, pin_ip);
   u->headers[0] = u->sid_header;
-  u->next = s->unsubs;
-  s->unsubs = u;
   ucp__http_spec spec = {.method = "UNSUBSCRIBE",
                          .url = u->url,
                          .headers = u->headers,

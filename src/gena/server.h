@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../http/http.h"
 #include "gena.h"
 #include "upnpcp.h"
 
@@ -45,6 +46,12 @@ void ucp__evt_unregister(ucp_cp *cp, const char *path);
  * being destroyed. */
 void ucp__evt_unsubscribe_later(ucp_cp *cp, const char *url,
                                 const char *pin_ip, const char *sid);
+
+/* Loop thread. Take over a SUBSCRIBE still in flight whose subscription
+ * is going away: if the device accepts it, UNSUBSCRIBE the SID it gives
+ * (the device must not keep a subscription nobody wants). */
+void ucp__evt_adopt_subscribe(ucp_cp *cp, ucp__http_req *req,
+                              const char *url, const char *pin_ip);
 
 /* The local IPv4 address the kernel would use to reach `ip` (a UDP
  * connect, nothing sent). UCP_OK or UCP_E_NETWORK. */

@@ -41,6 +41,7 @@ struct sub_op {
   const ucp__scpd *scpd;
   struct ucp_sub_opts so;
   int phase, accepted_once, got_initial, reported_unreachable, resub_tries;
+  int unsubscribe_wanted; /* ucp_unsubscribe during a SUBSCRIBE */
   int have_seq;
   uint32_t last_seq;
   ucp__http_req *req;
@@ -118,7 +119,9 @@ static void rearm(subs *l) {
   uv_timer_start(&l->timer, on_timer, min->key > now ? min->key - now : 0, 0);
 }
 
-/* The next time this subscription must act: renewal, check, expiry. */
+/* The next time this subscription must act: renewal, check, expiry.
+ * Every time set here is acted upon and cleared by act(), so the timer
+ * never finds the same past time twice. */
 static void schedule(sub_op *op) {
   subs *l = ucp__cp_ext(op->base.cp, UCP__EXT_SUBS);
   if (!l) return;
@@ -201,8 +204,15 @@ static void release_held(sub_op *op) {
   }
 }
 
+static void start_unsubscribe(sub_op *op);
+
 static void accepted(sub_op *op, int renewal, uint32_t granted) {
   uint64_t now = ucp__now_ms();
+  if (op->unsubscribe_wanted) {
+    op->granted_s = granted;
+    start_unsubscribe(op);
+    return;
+  }
   op->phase = P_ACTIVE;
   op->resub_tries = 0;
   op->granted_s = granted;
@@ -240,7 +250,7 @@ static void resubscribe(sub_op *op, const char *why) {
   op->phase = P_SUBSCRIBING;
   op->sid[0] = '\0';
   op->have_seq = op->got_initial = 0;
-  op->check_at = op->renew_at = 0;
+  op->check_at = op->renew_at = op->expires_at = 0; /* no grant now */
   ucp__evt_set_sid(op->base.cp, op->path, "");
   int rc = send_request(op, "SUBSCRIBE");
   if (rc != UCP_OK) {
@@ -284,6 +294,12 @@ static void on_answer(sub_op *op, int http) {
 static void on_done(void *ctx, const ucp__http_outcome *o) {
   sub_op *op = ctx;
   op->req = NULL;
+  int ok = o->status == UCP_OK && o->http_status >= 200 &&
+           o->http_status <= 299;
+  if (op->unsubscribe_wanted && op->phase == P_SUBSCRIBING && !ok) {
+    ucp__op_finish(&op->base, UCP_OK, o->http_status, NULL); /* nothing kept */
+    return;
+  }
   if (o->status == UCP_OK) {
     on_answer(op, o->http_status);
   } else if (op->phase == P_UNSUBSCRIBING || !op->accepted_once) {
@@ -299,8 +315,8 @@ static void on_done(void *ctx, const ucp__http_outcome *o) {
     op->phase = P_ACTIVE; /* try again shortly, before the grant ends */
     op->renew_at = ucp__now_ms() + RETRY_MS;
     schedule(op);
-  } else {
-    lose(op, o->status, o->http_status, o->detail);
+  } else { /* no time left to renew: start over */
+    resubscribe(op, "the renewal failed and the grant is running out");
   }
 }
 
@@ -316,7 +332,14 @@ static int on_headers(void *ctx, int http_status, uint64_t content_length) {
   return UCP_OK;
 }
 
-static const ucp__http_sink sink = {on_headers, NULL, NULL, on_done};
+/* Phases of the first SUBSCRIBE, so that its deadline says where it was. */
+static void on_progress(void *ctx, int phase, uint64_t now, uint64_t total) {
+  sub_op *op = ctx;
+  (void)now, (void)total;
+  if (!op->accepted_once) ucp__op_progress(&op->base, 0, 0, phase);
+}
+
+static const ucp__http_sink sink = {on_headers, NULL, on_progress, on_done};
 
 /* SUBSCRIBE new (CALLBACK, NT, TIMEOUT) or renewal (SID, TIMEOUT), or
  * UNSUBSCRIBE (SID). UDA 2.0 §4.1. */
@@ -415,6 +438,13 @@ static const ucp__evt_sink evt_sink = {on_notify};
 
 /* ------------------------------------------------------------ timers */
 
+/* The port of "http://ip:port/path", for a message. */
+static unsigned url_port(const char *url) {
+  const char *host = strstr(url, "://");
+  const char *colon = host ? strchr(host + 3, ':') : NULL;
+  return colon ? (unsigned)strtoul(colon + 1, NULL, 10) : 80;
+}
+
 static void unreachable(sub_op *op) {
   op->check_at = 0;
   op->reported_unreachable = 1;
@@ -422,12 +452,10 @@ static void unreachable(sub_op *op) {
              "no initial event within %llu ms of the SUBSCRIBE: the device "
              "did not reach %s. Likely causes: the device cannot route to "
              "%s (another interface or subnet), NAT or a container network "
-             "between them, or a firewall on this host blocking TCP %s; "
-             "or the device does not send events at all",
+             "between them, or a firewall on this host blocking TCP port "
+             "%u; or the device does not send events at all",
              (unsigned long long)op->so.check_ms, op->callback_url,
-             op->callback_url, strrchr(op->callback_url, ':')
-                                   ? strrchr(op->callback_url, ':') + 1
-                                   : "?");
+             op->callback_url, url_port(op->callback_url));
 }
 
 static void renew(sub_op *op) {
@@ -521,7 +549,10 @@ static void sub_release(ucp__op *base) {
     list_del(l, op);
   }
   if (op->path[0]) ucp__evt_unregister(base->cp, op->path);
-  ucp__http_abort(op->req);
+  if (op->req && op->phase == P_SUBSCRIBING) /* the device may accept it */
+    ucp__evt_adopt_subscribe(base->cp, op->req, op->url,
+                             op->pin[0] ? op->pin : NULL);
+  else ucp__http_abort(op->req);
   op->req = NULL;
   /* Accepted and not ended by UNSUBSCRIBE: leave nothing on the device. */
   if (op->sid[0] && op->phase != P_UNSUBSCRIBING)
@@ -651,12 +682,21 @@ static void unsub_run(ucp_cp *cp, ucp__task *t, int live) {
   ucp__free(u);
   if (!base || base->vt != &sub_vt) return;
   sub_op *op = (sub_op *)base;
+  if (op->phase == P_SUBSCRIBING && op->req) {
+    op->unsubscribe_wanted = 1; /* after the answer: UNSUBSCRIBE its SID */
+    return;
+  }
   ucp__http_abort(op->req);
   op->req = NULL;
-  if (!op->sid[0]) { /* nothing accepted yet: nothing to undo */
+  if (!op->sid[0]) { /* nothing accepted: nothing to undo */
     ucp__op_finish(base, UCP_OK, 0, NULL);
     return;
   }
+  start_unsubscribe(op);
+}
+
+static void start_unsubscribe(sub_op *op) {
+  ucp__op *base = &op->base;
   op->phase = P_UNSUBSCRIBING;
   op->renew_at = op->check_at = op->expires_at = 0;
   schedule(op);

@@ -663,6 +663,12 @@ int ucp__http_start(ucp_cp *cp, const ucp__http_spec *spec,
   return UCP_OK;
 }
 
+void ucp__http_retarget(ucp__http_req *r, const ucp__http_sink *sink,
+                        void *ctx) {
+  r->sink = *sink;
+  r->ctx = ctx;
+}
+
 void ucp__http_abort(ucp__http_req *r) {
   if (!r) return;
   http_engine *eng = r->eng;

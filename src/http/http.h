@@ -54,6 +54,10 @@ typedef struct ucp__http_sink {
 int ucp__http_start(ucp_cp *cp, const ucp__http_spec *spec,
                     const ucp__http_sink *sink, void *ctx,
                     ucp__http_req **out);
+/* Hand a running request to another owner: its callbacks go to `sink`
+ * and `ctx` from now on. Not from inside one of its own callbacks. */
+void ucp__http_retarget(ucp__http_req *req, const ucp__http_sink *sink,
+                        void *ctx);
 /* Abort and free without calling on_done. */
 void ucp__http_abort(ucp__http_req *req);
 /* Record why a sink callback is about to return an error. */
