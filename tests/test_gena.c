@@ -586,6 +586,28 @@ static void test_ended_during_subscribe_leaves_nothing(void **state) {
   }
 }
 
+/* The device goes away during a short grant: the renewal fails, the
+ * resubscribes fail, and the subscription is reported LOST and completes
+ * with the error (never a silent wait, never a spinning timer). */
+static void test_device_gone_is_lost(void **state) {
+  fx *f = *state;
+  ucp_sim *sim = test_sim_start();
+  assert_non_null(sim);
+  char url[160];
+  snprintf(url, sizeof url, "%s/evt/SwitchPower?timeout_cap=2",
+           ucp_sim_base_url(sim));
+  sub_rec r;
+  sr_init(&r);
+  subscribe(f, &r, url, 0);
+  assert_true(wait_ev(&r, 0, UCP_EVENT_NOTIFY, 0, 5000) >= 0);
+  ucp_sim_stop(sim);
+  int l = wait_ev(&r, 0, UCP_EVENT_STATE, UCP_SUB_LOST, 20000);
+  assert_true(l >= 0);
+  assert_int_equal(wait_done(&r, 2000), 0);
+  assert_int_not_equal(r.status, UCP_OK);
+  sr_destroy(&r);
+}
+
 /* 1,000 subscriptions across 100 simulated devices. */
 static void test_thousand_subscriptions(void **state) {
   (void)state;
@@ -643,6 +665,7 @@ int main(void) {
       cmocka_unit_test(test_callback_server_codes),
       cmocka_unit_test(test_callback_server_per_ip_limit),
       cmocka_unit_test(test_ended_during_subscribe_leaves_nothing),
+      cmocka_unit_test(test_device_gone_is_lost),
       cmocka_unit_test(test_thousand_subscriptions),
   };
   int rc = cmocka_run_group_tests(tests, setup, teardown);
