@@ -50,6 +50,7 @@
 #include <unistd.h>
 
 #include "sim.h"
+#include "bench_util.h"
 #include "upnpcp.h"
 
 enum { ROUNDS_MAX = 15, NMAX = 8, ARGS_MAX = 16, INFLIGHT_MAX = 4096 };
@@ -82,65 +83,6 @@ static double rusage_s(void) {
   struct rusage u;
   getrusage(RUSAGE_SELF, &u);
   return ru_s(&u);
-}
-
-static void sleep_s(double s) {
-  long ns = (long)(s * 1e9);
-  struct timespec ts = {(time_t)(ns / 1000000000L), ns % 1000000000L};
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-  }
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
-static int cmp_u32(const void *a, const void *b) {
-  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-  return x < y ? -1 : x > y;
-}
-
-static double median(const double *v, int n) {
-  if (n < 1) return 0;
-  double t[ROUNDS_MAX];
-  memcpy(t, v, (size_t)n * sizeof *t);
-  qsort(t, (size_t)n, sizeof *t, cmp_double);
-  return n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
-}
-
-static double vmin(const double *v, int n) {
-  double m = n ? v[0] : 0;
-  for (int i = 1; i < n; i++) m = v[i] < m ? v[i] : m;
-  return m;
-}
-
-static double vmax(const double *v, int n) {
-  double m = n ? v[0] : 0;
-  for (int i = 1; i < n; i++) m = v[i] > m ? v[i] : m;
-  return m;
-}
-
-static int read_full(int fd, void *p, size_t n) {
-  char *c = p;
-  while (n) {
-    ssize_t r = read(fd, c, n);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return -1;
-    c += r, n -= (size_t)r;
-  }
-  return 0;
-}
-
-static int write_full(int fd, const void *p, size_t n) {
-  const char *c = p;
-  while (n) {
-    ssize_t r = write(fd, c, n);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return -1;
-    c += r, n -= (size_t)r;
-  }
-  return 0;
 }
 
 /* "http://host[:port]/path?q" -> authority "host[:port]" and path "/path?q".
@@ -200,26 +142,8 @@ static void child_main(int cmd, int reply) {
 }
 
 static int child_fork(sim_child *ch) {
-  int a[2], b[2];
-  if (pipe2(a, O_CLOEXEC) != 0) return -1;
-  if (pipe2(b, O_CLOEXEC) != 0) {
-    close(a[0]), close(a[1]);
+  if (bench_fork(child_main, &ch->pid, &ch->cmd, &ch->reply) != 0)
     return -1;
-  }
-  fflush(stdout);
-  fflush(stderr);
-  pid_t pid = fork();
-  if (pid < 0) return -1;
-  if (pid == 0) {
-    close(a[1]);
-    close(b[0]);
-    child_main(a[0], b[1]);
-  }
-  close(a[0]);
-  close(b[1]);
-  ch->pid = pid;
-  ch->cmd = a[1];
-  ch->reply = b[0];
   sim_hello h;
   if (read_full(ch->reply, &h, sizeof h) != 0 || !h.ok) return -1;
   snprintf(ch->base, sizeof ch->base, "%s", h.base);
@@ -230,27 +154,12 @@ static int child_fork(sim_child *ch) {
 static sim_stats child_stats(sim_child *ch) {
   sim_stats st;
   memset(&st, 0, sizeof st);
-  if (!ch || ch->pid <= 0) return st;
-  if (write_full(ch->cmd, "Q", 1) != 0 ||
-      read_full(ch->reply, &st, sizeof st) != 0)
-    memset(&st, 0, sizeof st);
+  if (ch && ch->pid > 0) bench_query(ch->cmd, ch->reply, &st, sizeof st);
   return st;
 }
 
 static void child_stop(sim_child *ch) {
-  if (ch->pid <= 0) return;
-  close(ch->cmd);
-  close(ch->reply);
-  for (int i = 0; i < 500; i++) {
-    if (waitpid(ch->pid, NULL, WNOHANG) == ch->pid) {
-      ch->pid = 0;
-      return;
-    }
-    sleep_s(0.01);
-  }
-  kill(ch->pid, SIGKILL); /* ours, by its pid */
-  waitpid(ch->pid, NULL, 0);
-  ch->pid = 0;
+  bench_child_stop(&ch->pid, ch->cmd, ch->reply);
 }
 
 /* ------------------------------------------------------------ settings */

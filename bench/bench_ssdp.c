@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "sim.h"
+#include "bench_util.h"
 #include "upnpcp.h"
 
 enum { ROUNDS_MAX = 9, UDNS = 100, BATCH = 32, WINDOW = 128, PAUSE_US = 20,
@@ -56,11 +57,6 @@ static void sleep_ms(double ms) {
   struct timespec ts = {(time_t)(ns / 1000000000L), ns % 1000000000L};
   while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
   }
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
 }
 
 /* bench.c's table, with the precision chosen per row; n < 1 prints a
@@ -388,28 +384,6 @@ typedef struct sim_child {
   int cmd, reply; /* pipes: parent -> child, child -> parent */
 } sim_child;
 
-static int read_full(int fd, void *p, size_t n) {
-  char *c = p;
-  while (n) {
-    ssize_t r = read(fd, c, n);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return -1;
-    c += r, n -= (size_t)r;
-  }
-  return 0;
-}
-
-static int write_full(int fd, const void *p, size_t n) {
-  const char *c = p;
-  while (n) {
-    ssize_t r = write(fd, c, n);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return -1;
-    c += r, n -= (size_t)r;
-  }
-  return 0;
-}
-
 /* Device i of the layout has the default UUID with i added to its last
  * group (UCP_SIM_DEFAULT_UUID ends in 001788010001), whichever simulator
  * serves it: simulator k of n starts at i = k * SIM_DEVICES / n. */
@@ -467,26 +441,8 @@ static void child_main(int cmd, int reply) {
 }
 
 static int child_fork(sim_child *ch) {
-  int a[2], b[2];
-  if (pipe2(a, O_CLOEXEC) != 0) return -1;
-  if (pipe2(b, O_CLOEXEC) != 0) {
-    close(a[0]), close(a[1]);
+  if (bench_fork(child_main, &ch->pid, &ch->cmd, &ch->reply) != 0)
     return -1;
-  }
-  fflush(stdout);
-  fflush(stderr);
-  pid_t pid = fork();
-  if (pid < 0) return -1;
-  if (pid == 0) {
-    close(a[1]);
-    close(b[0]);
-    child_main(a[0], b[1]);
-  }
-  close(a[0]);
-  close(b[1]);
-  ch->pid = pid;
-  ch->cmd = a[1];
-  ch->reply = b[0];
   return 0;
 }
 

@@ -136,11 +136,13 @@ uint64_t ucp__cp_default_deadline(ucp_cp *cp, ucp_op_kind kind);
  * down with the control point. `close` must uv_close its handles; each
  * handle it opens is counted with ucp__cp_handle_opened and its close
  * callback must call ucp__cp_handle_closed. */
+/* Closed in this order at teardown: the users of the HTTP engine (their
+ * requests are aborted through it) before the engine itself. */
 enum ucp__ext_slot {
-  UCP__EXT_HTTP,
-  UCP__EXT_SCPD_CACHE,
-  UCP__EXT_GENA, /* closed after HTTP: it sends the last UNSUBSCRIBEs */
-  UCP__EXT_SUBS, /* the subscriptions' timer */
+  UCP__EXT_SUBS,       /* the subscriptions' timer */
+  UCP__EXT_GENA,       /* callback server; sends the last UNSUBSCRIBEs */
+  UCP__EXT_SCPD_CACHE, /* SCPD downloads */
+  UCP__EXT_HTTP,       /* the curl multi handle */
   UCP__EXT__COUNT
 };
 void *ucp__cp_ext(ucp_cp *cp, enum ucp__ext_slot slot);

@@ -60,6 +60,7 @@ struct srv {
   atomic_int queued;
   size_t body_cap;
   unsub *unsubs;
+  int closing; /* srv_close runs: requests end without touching the list */
 };
 
 /* ------------------------------------------------------------ the table */
@@ -317,7 +318,7 @@ static void unsub_done(void *ctx, const ucp__http_outcome *o) {
   (void)o; /* best effort: the device drops it at its timeout anyway */
   unsub *u = ctx;
   u->req = NULL;
-  unsub_free(u);
+  if (!u->s->closing) unsub_free(u);
 }
 
 static const ucp__http_sink unsub_sink = {NULL, NULL, NULL, unsub_done};
@@ -385,6 +386,7 @@ static void adopted_done(void *ctx, const ucp__http_outcome *o) {
   srv *s = u->s;
   (void)o;
   u->req = NULL;
+  if (s->closing) return;
   if (!u->sid_header[0]) { /* not accepted: nothing to undo */
     unsub_free(u);
     return;
@@ -454,9 +456,11 @@ static void srv_close(void *ext) {
     ucp__free(dr);
     dr = next;
   }
+  s->closing = 1; /* the engine is still up: abort through it */
   for (unsub *u = s->unsubs; u; u = u->next) {
-    ucp__http_abort(u->req);
+    ucp__http_req *req = u->req;
     u->req = NULL;
+    ucp__http_abort(req);
   }
   unsub_flush(s);
   while (s->unsubs) unsub_free(s->unsubs);
