@@ -21,7 +21,8 @@
 #include "../core/op.h"
 #include "../http/http.h"
 
-enum { NBUCKETS = 1024, MAX_QUEUED = 4096, PER_IP_CONNS = 64 };
+enum { NBUCKETS = 1024, MAX_QUEUED = 4096, PER_IP_CONNS = 64,
+       MAX_SUSPENDED = 1024 };
 
 typedef struct entry {
   struct entry *next;
@@ -61,6 +62,12 @@ struct srv {
   size_t body_cap;
   unsub *unsubs;
   int closing; /* srv_close runs: requests end without touching the list */
+  /* Backpressure: NOTIFYs that found the loop's queue full wait here,
+   * their connections suspended, until the loop has drained it (under
+   * `lock`). The device waits for its answer instead of losing an event. */
+  struct MHD_Connection *suspended[MAX_SUSPENDED];
+  size_t nsuspended;
+  int stopping; /* resumed at teardown: answer 503 */
 };
 
 /* ------------------------------------------------------------ the table */
@@ -88,6 +95,17 @@ typedef struct notify_task {
   ucp__notify n;
 } notify_task;
 
+/* Loop thread (or teardown): once the queue is half empty, let the waiting
+ * NOTIFYs try again. MHD_resume_connection is safe from any thread. */
+static void resume_some(srv *s) {
+  if (atomic_load(&s->queued) > MAX_QUEUED / 2) return;
+  uv_mutex_lock(&s->lock);
+  for (size_t i = 0; i < s->nsuspended; i++)
+    MHD_resume_connection(s->suspended[i]);
+  s->nsuspended = 0;
+  uv_mutex_unlock(&s->lock);
+}
+
 static void notify_run(ucp_cp *cp, ucp__task *t, int live) {
   notify_task *nt = (notify_task *)t;
   srv *s = nt->s;
@@ -100,6 +118,7 @@ static void notify_run(ucp_cp *cp, ucp__task *t, int live) {
     uv_mutex_unlock(&s->lock);
   }
   atomic_fetch_sub(&s->queued, 1);
+  resume_some(s);
   if (sub) {
     sink->on_notify(sub, &nt->n); /* takes the propset */
   } else {
@@ -173,10 +192,18 @@ static void take_body(srv *s, req_ctx *r, const char *data, size_t n) {
 }
 
 /* The whole body is in: parse it here, off the loop, and queue it. */
-static unsigned deliver(srv *s, req_ctx *r) {
+/* 0: the queue is full and the connection was suspended (no answer yet). */
+static unsigned deliver(srv *s, req_ctx *r, struct MHD_Connection *c) {
   if (atomic_fetch_add(&s->queued, 1) >= MAX_QUEUED) {
     atomic_fetch_sub(&s->queued, 1);
-    return 503;
+    uv_mutex_lock(&s->lock);
+    int wait = !s->stopping && s->nsuspended < MAX_SUSPENDED;
+    if (wait) {
+      s->suspended[s->nsuspended++] = c;
+      MHD_suspend_connection(c);
+    }
+    uv_mutex_unlock(&s->lock);
+    return wait ? 0 : 503;
   }
   notify_task *nt = ucp__calloc(1, sizeof *nt);
   ucp__gena_limits lim;
@@ -233,7 +260,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
     *data_size = 0;
     return MHD_YES;
   }
-  unsigned code = r->code ? r->code : deliver(dr->s, r);
+  unsigned code = r->code ? r->code : deliver(dr->s, r, c);
+  if (code == 0) return MHD_YES; /* suspended: called again when resumed */
   ucp__cp_counter_add(dr->s->cp, code == 200 ? UCP_COUNTER_NOTIFY_RECEIVED
                                              : UCP_COUNTER_NOTIFY_DROPPED, 1);
   return reply(c, code);
@@ -273,7 +301,9 @@ static daemon_rec *daemon_start(srv *s, const char *ip, unsigned port) {
   dr->s = s;
   snprintf(dr->ip, sizeof dr->ip, "%s", ip);
   dr->d = MHD_start_daemon(
-      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, (uint16_t)port, NULL,
+      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+          MHD_ALLOW_SUSPEND_RESUME,
+      (uint16_t)port, NULL,
       NULL, on_request, dr, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&a,
       MHD_OPTION_CONNECTION_LIMIT,
       (unsigned)ucp__cp_limit(s->cp, UCP_LIMIT_CALLBACK_CONNS),
@@ -450,6 +480,12 @@ void ucp__evt_unsubscribe_later(ucp_cp *cp, const char *url,
 
 static void srv_close(void *ext) {
   srv *s = ext;
+  uv_mutex_lock(&s->lock); /* waiting NOTIFYs get 503 from now on */
+  s->stopping = 1;
+  for (size_t i = 0; i < s->nsuspended; i++)
+    MHD_resume_connection(s->suspended[i]);
+  s->nsuspended = 0;
+  uv_mutex_unlock(&s->lock);
   for (daemon_rec *dr = s->daemons; dr;) { /* no MHD thread after this */
     daemon_rec *next = dr->next;
     MHD_stop_daemon(dr->d);
