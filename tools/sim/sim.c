@@ -292,7 +292,8 @@ static bool sim_peer_gone(struct MHD_Connection *conn) {
  * client of conn (may be NULL) went away, so no thread outlives its peer.
  */
 static bool sim_wait_ms(ucp_sim *s, struct MHD_Connection *conn, uint64_t ms) {
-  uint64_t end = sim_now_ms() + ms;
+  /* +1: the clock is in whole ms, so at least `ms` really pass. */
+  uint64_t end = sim_now_ms() + ms + 1;
   for (;;) {
     if (atomic_load(&s->stopping) || sim_peer_gone(conn)) return false;
     uint64_t now = sim_now_ms();
