@@ -7,7 +7,7 @@ JOBS ?= $(shell nproc)
 PKGS := cmake make gcc clang pkg-config libuv1-dev libcurl4-openssl-dev \
         libexpat1-dev libmicrohttpd-dev libjansson-dev libcmocka-dev \
         python3 util-linux libclang-rt-14-dev \
-        iproute2 minidlna miniupnpd miniupnpd-nftables wrk
+        iproute2 minidlna miniupnpd miniupnpd-nftables nftables wrk
 
 .PHONY: all deps build demo test test-release test-asan test-tsan bench fuzz \
         install clean
