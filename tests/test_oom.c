@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -187,11 +188,72 @@ static void control_survives_every_failed_allocation(void **state) {
   ucp_sim_stop(sim);
 }
 
+
+typedef struct sub_probe {
+  atomic_int active, done, status;
+} sub_probe;
+
+static void sub_ev(uint64_t id, const ucp_event *ev, void *user) {
+  (void)id;
+  sub_probe *p = user;
+  if (ucp_event_state(ev) == UCP_SUB_ACTIVE) atomic_store(&p->active, 1);
+}
+
+static void sub_done(uint64_t id, const ucp_result *r, void *user) {
+  (void)id;
+  sub_probe *p = user;
+  atomic_store(&p->status, ucp_result_status(r));
+  atomic_store(&p->done, 1);
+}
+
+/* A subscription started with the n-th allocation failing ends with
+ * UCP_E_NOMEM (or gets going): never another error, never a crash or a
+ * leak. Allocations succeed again once it is ACTIVE or done. */
+static void subscribe_survives_every_failed_allocation(void **state) {
+  (void)state;
+  ucp_sim *sim = test_sim_start();
+  assert_non_null(sim);
+  char url[160];
+  snprintf(url, sizeof url, "%s/evt/SwitchPower", ucp_sim_base_url(sim));
+  long n;
+  int failures = 0;
+  for (n = 0; n < 500; n++) {
+    ucp_cp *cp = NULL;
+    assert_int_equal(ucp_cp_new(NULL, &cp), UCP_OK);
+    sub_probe p = {0};
+    uint64_t id;
+    ucp__test_mem_fail_after(n);
+    int rc = ucp_subscribe_url(cp, url, NULL, NULL, NULL, NULL, sub_ev,
+                               sub_done, &p, &id);
+    for (int i = 0; rc == UCP_OK && i < 400 && !atomic_load(&p.active) &&
+                    !atomic_load(&p.done);
+         i++)
+      sleep_ms(5);
+    ucp__test_mem_fail_after(-1);
+    if (rc == UCP_OK && atomic_load(&p.done)) rc = atomic_load(&p.status);
+    int active = rc == UCP_OK && atomic_load(&p.active);
+    ucp_cp_free(cp); /* a live subscription is unsubscribed here */
+    if (active) break;
+    if (rc != UCP_E_NOMEM)
+      printf("  allocation %ld: %s\n", n, ucp_err_name(rc));
+    assert_int_equal(rc, UCP_E_NOMEM);
+    failures++;
+  }
+  printf("  subscribe: %d failing allocation points, ACTIVE after %ld\n",
+         failures, n);
+  assert_true(failures > 3);
+  assert_true(n < 500);
+  for (int i = 0; i < 200 && ucp_sim_subscriptions(sim); i++) sleep_ms(10);
+  assert_int_equal(ucp_sim_subscriptions(sim), 0);
+  ucp_sim_stop(sim);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(parse_survives_every_failed_allocation),
       cmocka_unit_test(load_survives_every_failed_allocation),
       cmocka_unit_test(control_survives_every_failed_allocation),
+      cmocka_unit_test(subscribe_survives_every_failed_allocation),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -43,8 +43,8 @@ typedef struct daemon_rec {
   char host[INET_ADDRSTRLEN + 8]; /* "ip:port", what Host must say */
 } daemon_rec;
 
-typedef struct unsub {
-  struct unsub *next;
+typedef struct ucp__evt_unsub {
+  struct ucp__evt_unsub *next;
   srv *s;
   ucp__http_req *req; /* UNSUBSCRIBE, or an adopted SUBSCRIBE */
   const char *headers[2];
@@ -293,9 +293,13 @@ int ucp__local_addr_for(const char *ip, char *out, size_t cap) {
   return ok ? UCP_OK : UCP_E_NETWORK;
 }
 
-static daemon_rec *daemon_start(srv *s, const char *ip, unsigned port) {
+/* NULL with *rc UCP_E_NOMEM, or UCP_E_NETWORK when MHD cannot listen. */
+static daemon_rec *daemon_start(srv *s, const char *ip, unsigned port,
+                                int *rc) {
   daemon_rec *dr = ucp__calloc(1, sizeof *dr);
+  *rc = UCP_E_NOMEM;
   if (!dr) return NULL;
+  *rc = UCP_E_NETWORK;
   struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
   inet_pton(AF_INET, ip, &a.sin_addr);
   dr->s = s;
@@ -322,10 +326,11 @@ static daemon_rec *daemon_start(srv *s, const char *ip, unsigned port) {
   return dr;
 }
 
-static daemon_rec *daemon_for(srv *s, const char *ip, unsigned port) {
+static daemon_rec *daemon_for(srv *s, const char *ip, unsigned port,
+                              int *rc) {
   for (daemon_rec *dr = s->daemons; dr; dr = dr->next)
     if (strcmp(dr->ip, ip) == 0 && (!port || dr->port == port)) return dr;
-  daemon_rec *dr = daemon_start(s, ip, port);
+  daemon_rec *dr = daemon_start(s, ip, port, rc);
   if (!dr) return NULL;
   dr->next = s->daemons;
   s->daemons = dr;
@@ -435,22 +440,39 @@ static void adopted_done(void *ctx, const ucp__http_outcome *o) {
 static const ucp__http_sink adopted_sink = {adopted_headers, NULL, NULL,
                                             adopted_done};
 
-static unsub *unsub_new(srv *s, const char *url, const char *pin_ip) {
+static unsub *unsub_alloc(srv *s, const char *url, const char *pin_ip) {
   size_t n = strlen(url) + 1;
   unsub *u = ucp__calloc(1, sizeof *u + n);
   if (!u) return NULL;
   memcpy(u->url, url, n);
   u->s = s;
   if (pin_ip && strlen(pin_ip) < sizeof u->pin) strcpy(u->pin, pin_ip);
-  u->next = s->unsubs;
-  s->unsubs = u;
   return u;
 }
 
-void ucp__evt_adopt_subscribe(ucp_cp *cp, ucp__http_req *req,
-                              const char *url, const char *pin_ip) {
+/* The reserved record, or a new one; linked into the list. */
+static unsub *unsub_take(ucp_cp *cp, const char *url, const char *pin_ip,
+                         unsub *reserved) {
   srv *s = ucp__cp_ext(cp, UCP__EXT_GENA);
-  unsub *u = s ? unsub_new(s, url, pin_ip) : NULL;
+  unsub *u = reserved ? reserved : s ? unsub_alloc(s, url, pin_ip) : NULL;
+  if (!u) return NULL;
+  u->next = u->s->unsubs;
+  u->s->unsubs = u;
+  return u;
+}
+
+ucp__evt_unsub *ucp__evt_reserve(ucp_cp *cp, const char *url,
+                                 const char *pin_ip) {
+  srv *s = ucp__cp_ext(cp, UCP__EXT_GENA);
+  return s ? unsub_alloc(s, url, pin_ip) : NULL;
+}
+
+void ucp__evt_reserve_free(ucp__evt_unsub *u) { ucp__free(u); }
+
+void ucp__evt_adopt_subscribe(ucp_cp *cp, ucp__http_req *req,
+                              const char *url, const char *pin_ip,
+                              ucp__evt_unsub *reserved) {
+  unsub *u = unsub_take(cp, url, pin_ip, reserved);
   if (!u) {
     ucp__http_abort(req);
     return;
@@ -460,9 +482,9 @@ void ucp__evt_adopt_subscribe(ucp_cp *cp, ucp__http_req *req,
 }
 
 void ucp__evt_unsubscribe_later(ucp_cp *cp, const char *url,
-                                const char *pin_ip, const char *sid) {
-  srv *s = ucp__cp_ext(cp, UCP__EXT_GENA);
-  unsub *u = s ? unsub_new(s, url, pin_ip) : NULL;
+                                const char *pin_ip, const char *sid,
+                                ucp__evt_unsub *reserved) {
+  unsub *u = unsub_take(cp, url, pin_ip, reserved);
   if (!u) return;
   snprintf(u->sid_header, sizeof u->sid_header, "SID: %s", sid);
   u->headers[0] = u->sid_header;
@@ -542,12 +564,15 @@ int ucp__evt_register(ucp_cp *cp, const char *device_ip, unsigned port,
     return UCP_E_NETWORK;
   }
   srv *s = srv_get(cp);
-  daemon_rec *dr = s ? daemon_for(s, local, port) : NULL;
+  int rc = UCP_E_NOMEM;
+  daemon_rec *dr = s ? daemon_for(s, local, port, &rc) : NULL;
   entry *e = dr ? ucp__calloc(1, sizeof *e) : NULL;
   if (!e) {
-    *why = s && !dr ? "cannot start the callback server (port in use?)"
-                    : "out of memory";
-    return s && !dr ? UCP_E_NETWORK : UCP_E_NOMEM;
+    if (dr) rc = UCP_E_NOMEM;
+    *why = rc == UCP_E_NETWORK ? "cannot start the callback server (port "
+                                 "in use?)"
+                               : "out of memory";
+    return rc;
   }
   if (random_path(e->path) != 0) {
     ucp__free(e);

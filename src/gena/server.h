@@ -41,17 +41,26 @@ int ucp__evt_register(ucp_cp *cp, const char *device_ip, unsigned port,
 void ucp__evt_set_sid(ucp_cp *cp, const char *path, const char *sid);
 /* Loop thread. No NOTIFY reaches `sub` after this. */
 void ucp__evt_unregister(ucp_cp *cp, const char *path);
+/* The record an UNSUBSCRIBE needs, made in advance (a subscription keeps
+ * one, so that ending it needs no allocation: out of memory then cannot
+ * leave it on the device). NULL when out of memory. */
+typedef struct ucp__evt_unsub ucp__evt_unsub;
+ucp__evt_unsub *ucp__evt_reserve(ucp_cp *cp, const char *url,
+                                 const char *pin_ip);
+void ucp__evt_reserve_free(ucp__evt_unsub *u);
 /* Loop thread. Send UNSUBSCRIBE for `sid` at `url` in the background,
  * bounded in time; sent before the control point is gone even when it is
- * being destroyed. */
+ * being destroyed. `reserved` (may be NULL) is used and owned from here. */
 void ucp__evt_unsubscribe_later(ucp_cp *cp, const char *url,
-                                const char *pin_ip, const char *sid);
+                                const char *pin_ip, const char *sid,
+                                ucp__evt_unsub *reserved);
 
 /* Loop thread. Take over a SUBSCRIBE still in flight whose subscription
  * is going away: if the device accepts it, UNSUBSCRIBE the SID it gives
  * (the device must not keep a subscription nobody wants). */
 void ucp__evt_adopt_subscribe(ucp_cp *cp, ucp__http_req *req,
-                              const char *url, const char *pin_ip);
+                              const char *url, const char *pin_ip,
+                              ucp__evt_unsub *reserved);
 
 /* The local IPv4 address the kernel would use to reach `ip` (a UDP
  * connect, nothing sent). UCP_OK or UCP_E_NETWORK. */

@@ -57,6 +57,7 @@ struct sub_op {
   char line_callback[200], line_timeout[40], line_sid[150];
   char resp_sid[128], resp_timeout[40];
   char pin[48], device_ip[48];
+  ucp__evt_unsub *reserved; /* for the UNSUBSCRIBE at the end */
   char *udn;
   char url[];
 };
@@ -144,6 +145,13 @@ static void deliver_event(ucp__op *base, ucp__event *e) {
   if (op->events) op->events(base->id, (ucp_event *)e, base->user);
 }
 
+/* An event that cannot be reported must not vanish: the subscription
+ * ends with UCP_E_NOMEM instead (its completion needs no allocation). */
+static void no_memory(sub_op *op) {
+  ucp__op_fail(&op->base, UCP_E_NOMEM, 0,
+               "subscription %s: out of memory reporting an event", op->url);
+}
+
 static void post_state(sub_op *op, ucp_sub_state st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void post_state(sub_op *op, ucp_sub_state st, const char *fmt, ...) {
@@ -153,14 +161,20 @@ static void post_state(sub_op *op, ucp_sub_state st, const char *fmt, ...) {
   vsnprintf(detail, sizeof detail, fmt, ap);
   va_end(ap);
   ucp_event *ev = ucp__event_state(st, op->sid, op->granted_s, detail);
-  if (!ev) return;
+  if (!ev) {
+    no_memory(op);
+    return;
+  }
   ev->base.deliver = deliver_event;
   ucp__op_post(&op->base, &ev->base);
 }
 
 static void post_notify(sub_op *op, ucp__notify *n) {
   ucp_event *ev = ucp__event_notify(n, op->scpd);
-  if (!ev) return;
+  if (!ev) {
+    no_memory(op);
+    return;
+  }
   ev->base.deliver = deliver_event;
   ucp__op_post(&op->base, &ev->base);
 }
@@ -243,10 +257,10 @@ static void fail_or_lose(sub_op *op, int status, int http, const char *why) {
 static void resubscribe(sub_op *op, const char *why) {
   if (op->req) ucp__http_abort(op->req);
   op->req = NULL;
-  if (op->sid[0])
+  if (op->sid[0]) /* best effort: the old SID */
     ucp__evt_unsubscribe_later(op->base.cp, op->url, op->pin[0] ? op->pin
                                                                 : NULL,
-                               op->sid);
+                               op->sid, NULL);
   op->phase = P_SUBSCRIBING;
   op->sid[0] = '\0';
   op->have_seq = op->got_initial = 0;
@@ -528,6 +542,14 @@ static int sub_start(ucp__op *base) {
                                  &evt_sink, op, op->callback_url,
                                  sizeof op->callback_url, op->path, &why)
              : UCP_E_NOMEM;
+  if (rc == UCP_OK &&
+      !(op->reserved = ucp__evt_reserve(base->cp, op->url,
+                                        op->pin[0] ? op->pin : NULL))) {
+    ucp__evt_unregister(base->cp, op->path);
+    op->path[0] = '\0';
+    rc = UCP_E_NOMEM;
+    why = "out of memory";
+  }
   if (rc == UCP_OK) {
     list_add(l, op);
     snprintf(op->line_callback, sizeof op->line_callback, "CALLBACK: <%s>",
@@ -549,15 +571,21 @@ static void sub_release(ucp__op *base) {
     list_del(l, op);
   }
   if (op->path[0]) ucp__evt_unregister(base->cp, op->path);
-  if (op->req && op->phase == P_SUBSCRIBING) /* the device may accept it */
-    ucp__evt_adopt_subscribe(base->cp, op->req, op->url,
-                             op->pin[0] ? op->pin : NULL);
-  else ucp__http_abort(op->req);
+  const char *pin = op->pin[0] ? op->pin : NULL;
+  if (op->req && op->phase == P_SUBSCRIBING) { /* the device may accept it */
+    ucp__evt_adopt_subscribe(base->cp, op->req, op->url, pin, op->reserved);
+    op->reserved = NULL;
+  } else {
+    ucp__http_abort(op->req);
+  }
   op->req = NULL;
   /* Accepted and not ended by UNSUBSCRIBE: leave nothing on the device. */
-  if (op->sid[0] && op->phase != P_UNSUBSCRIBING)
-    ucp__evt_unsubscribe_later(base->cp, op->url, op->pin[0] ? op->pin : NULL,
-                               op->sid);
+  if (op->sid[0] && op->phase != P_UNSUBSCRIBING) {
+    ucp__evt_unsubscribe_later(base->cp, op->url, pin, op->sid, op->reserved);
+    op->reserved = NULL;
+  }
+  ucp__evt_reserve_free(op->reserved);
+  op->reserved = NULL;
   for (int i = 0; i < op->nheld; i++) {
     ucp__propset_free(op->held[i]->props);
     ucp__free(op->held[i]);
