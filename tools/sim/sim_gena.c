@@ -833,7 +833,12 @@ static int gena_init(ucp__sim_gena *g, const ucp__sim_gena_cfg *cfg,
   for (size_t i = 0; i < nl; i++) link_init(&g->lists[i]);
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return -1;
   g->curl_ok = true;
-  return (g->multi = curl_multi_init()) ? 0 : -1;
+  if (!(g->multi = curl_multi_init())) return -1;
+  /* Like a real device, few connections to one control point: at most
+   * 16 open per callback host (its server caps connections per address). */
+  curl_multi_setopt(g->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 16L);
+  curl_multi_setopt(g->multi, CURLMOPT_MAXCONNECTS, 32L);
+  return 0;
 }
 
 int ucp__sim_gena_new(const ucp__sim_gena_cfg *cfg, ucp__sim_ctl *ctl,
