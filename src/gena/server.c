@@ -1,6 +1,6 @@
-/* server.c - the GENA callback server: see server.h. The MHD threads and
- * the loop share only the path table (under `lock`) and the count of
- * NOTIFYs queued for the loop (atomic). */
+/* server.c - the GENA callback server: see server.h. Everything runs on
+ * the loop thread; the path table keeps its lock so that it stays safe if
+ * the server ever gets a thread again. */
 #include "server.h"
 
 #include <arpa/inet.h>
@@ -21,8 +21,7 @@
 #include "../core/op.h"
 #include "../http/http.h"
 
-enum { NBUCKETS = 1024, MAX_QUEUED = 4096, PER_IP_CONNS = 64,
-       MAX_SUSPENDED = 1024 };
+enum { NBUCKETS = 1024, PER_IP_CONNS = 64 };
 
 typedef struct entry {
   struct entry *next;
@@ -37,7 +36,11 @@ typedef struct srv srv;
 typedef struct daemon_rec {
   struct daemon_rec *next;
   srv *s;
+  ucp_cp *cp;
   struct MHD_Daemon *d;
+  uv_poll_t poll;   /* MHD's epoll fd, on the control point's loop */
+  uv_timer_t timer; /* MHD's connection timeouts */
+  int handles;      /* open uv handles: freed at 0 */
   char ip[INET_ADDRSTRLEN];
   unsigned port;
   char host[INET_ADDRSTRLEN + 8]; /* "ip:port", what Host must say */
@@ -58,16 +61,9 @@ struct srv {
   uv_mutex_t lock;
   entry *buckets[NBUCKETS];
   daemon_rec *daemons;
-  atomic_int queued;
   size_t body_cap;
   unsub *unsubs;
   int closing; /* srv_close runs: requests end without touching the list */
-  /* Backpressure: NOTIFYs that found the loop's queue full wait here,
-   * their connections suspended, until the loop has drained it (under
-   * `lock`). The device waits for its answer instead of losing an event. */
-  struct MHD_Connection *suspended[MAX_SUSPENDED];
-  size_t nsuspended;
-  int stopping; /* resumed at teardown: answer 503 */
 };
 
 /* ------------------------------------------------------------ the table */
@@ -84,48 +80,6 @@ static entry **find_slot(srv *s, const char *path) {
   entry **pp = &s->buckets[bucket_of(path)];
   while (*pp && strcmp((*pp)->path, path) != 0) pp = &(*pp)->next;
   return pp;
-}
-
-/* ------------------------------------------------------------ to the loop */
-
-typedef struct notify_task {
-  ucp__task t;
-  srv *s;
-  char path[UCP__EVT_PATH_LEN];
-  ucp__notify n;
-} notify_task;
-
-/* Loop thread (or teardown): once the queue is half empty, let the waiting
- * NOTIFYs try again. MHD_resume_connection is safe from any thread. */
-static void resume_some(srv *s) {
-  if (atomic_load(&s->queued) > MAX_QUEUED / 2) return;
-  uv_mutex_lock(&s->lock);
-  for (size_t i = 0; i < s->nsuspended; i++)
-    MHD_resume_connection(s->suspended[i]);
-  s->nsuspended = 0;
-  uv_mutex_unlock(&s->lock);
-}
-
-static void notify_run(ucp_cp *cp, ucp__task *t, int live) {
-  notify_task *nt = (notify_task *)t;
-  srv *s = nt->s;
-  void *sub = NULL;
-  const ucp__evt_sink *sink = NULL;
-  if (live) {
-    uv_mutex_lock(&s->lock);
-    entry *e = *find_slot(s, nt->path);
-    if (e) sub = e->sub, sink = e->sink;
-    uv_mutex_unlock(&s->lock);
-  }
-  atomic_fetch_sub(&s->queued, 1);
-  resume_some(s);
-  if (sub) {
-    sink->on_notify(sub, &nt->n); /* takes the propset */
-  } else {
-    ucp__cp_counter_add(cp, UCP_COUNTER_NOTIFY_DROPPED, 1);
-    ucp__propset_free(nt->n.props);
-  }
-  ucp__free(nt);
 }
 
 /* ------------------------------------------------------------ the MHD side */
@@ -191,44 +145,30 @@ static void take_body(srv *s, req_ctx *r, const char *data, size_t n) {
     r->code = 503;
 }
 
-/* The whole body is in: parse it here, off the loop, and queue it. */
-/* 0: the queue is full and the connection was suspended (no answer yet). */
-static unsigned deliver(srv *s, req_ctx *r, struct MHD_Connection *c) {
-  if (atomic_fetch_add(&s->queued, 1) >= MAX_QUEUED) {
-    atomic_fetch_sub(&s->queued, 1);
-    uv_mutex_lock(&s->lock);
-    int wait = !s->stopping && s->nsuspended < MAX_SUSPENDED;
-    if (wait) {
-      s->suspended[s->nsuspended++] = c;
-      MHD_suspend_connection(c);
-    }
-    uv_mutex_unlock(&s->lock);
-    return wait ? 0 : 503;
-  }
-  notify_task *nt = ucp__calloc(1, sizeof *nt);
+/* The whole body is in (this runs on the loop: MHD is driven by it):
+ * parse it and hand it to the subscription that owns the path. */
+static unsigned deliver(srv *s, req_ctx *r) {
   ucp__gena_limits lim;
   ucp__gena_limits_default(&lim);
   lim.max_bytes = s->body_cap;
   char detail[256];
-  int rc = nt ? ucp__propset_parse(r->body ? r->body : "", r->len, &lim,
-                                   &nt->n.props, detail, sizeof detail)
-              : UCP_E_NOMEM;
-  if (rc != UCP_OK) {
-    ucp__free(nt);
-    atomic_fetch_sub(&s->queued, 1);
-    return rc == UCP_E_NOMEM ? 503 : 400;
+  ucp__notify n;
+  memset(&n, 0, sizeof n);
+  int rc = ucp__propset_parse(r->body ? r->body : "", r->len, &lim,
+                              &n.props, detail, sizeof detail);
+  if (rc != UCP_OK) return rc == UCP_E_NOMEM ? 503 : 400;
+  uv_mutex_lock(&s->lock);
+  entry *e = *find_slot(s, r->path);
+  void *sub = e ? e->sub : NULL;
+  const ucp__evt_sink *sink = e ? e->sink : NULL;
+  uv_mutex_unlock(&s->lock);
+  if (!sub) {
+    ucp__propset_free(n.props);
+    return 404;
   }
-  nt->s = s;
-  strcpy(nt->path, r->path);
-  strcpy(nt->n.sid, r->sid);
-  nt->n.seq = r->seq;
-  nt->t.run = notify_run;
-  if (ucp__cp_post_task(s->cp, &nt->t) != UCP_OK) {
-    ucp__propset_free(nt->n.props);
-    ucp__free(nt);
-    atomic_fetch_sub(&s->queued, 1);
-    return 503;
-  }
+  strcpy(n.sid, r->sid);
+  n.seq = r->seq;
+  sink->on_notify(sub, &n); /* takes the propset */
   return 200;
 }
 
@@ -260,8 +200,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
     *data_size = 0;
     return MHD_YES;
   }
-  unsigned code = r->code ? r->code : deliver(dr->s, r, c);
-  if (code == 0) return MHD_YES; /* suspended: called again when resumed */
+  unsigned code = r->code ? r->code : deliver(dr->s, r);
   ucp__cp_counter_add(dr->s->cp, code == 200 ? UCP_COUNTER_NOTIFY_RECEIVED
                                              : UCP_COUNTER_NOTIFY_DROPPED, 1);
   return reply(c, code);
@@ -293,6 +232,59 @@ int ucp__local_addr_for(const char *ip, char *out, size_t cap) {
   return ok ? UCP_OK : UCP_E_NETWORK;
 }
 
+/* ---- MHD on the loop: its epoll fd under a uv_poll, its timeouts on a
+ * uv_timer; every callback of MHD then runs on the loop thread. */
+
+static void on_mhd_timer(uv_timer_t *t);
+
+static void mhd_pump(daemon_rec *dr) {
+  MHD_run(dr->d);
+  MHD_UNSIGNED_LONG_LONG ms;
+  if (MHD_get_timeout(dr->d, &ms) == MHD_YES)
+    uv_timer_start(&dr->timer, on_mhd_timer, (uint64_t)ms, 0);
+  else
+    uv_timer_stop(&dr->timer);
+}
+
+static void on_mhd_timer(uv_timer_t *t) { mhd_pump(t->data); }
+
+static void on_mhd_io(uv_poll_t *p, int status, int events) {
+  (void)status, (void)events;
+  mhd_pump(p->data);
+}
+
+static void on_daemon_handle_closed(uv_handle_t *h) {
+  daemon_rec *dr = h->data;
+  ucp__cp_handle_closed(dr->cp);
+  if (--dr->handles == 0) ucp__free(dr);
+}
+
+static int daemon_attach(daemon_rec *dr) {
+  const union MHD_DaemonInfo *info =
+      MHD_get_daemon_info(dr->d, MHD_DAEMON_INFO_EPOLL_FD);
+  uv_loop_t *loop = ucp__cp_loop(dr->cp);
+  if (!info || uv_timer_init(loop, &dr->timer) != 0) return -1;
+  if (uv_poll_init(loop, &dr->poll, info->epoll_fd) != 0) {
+    uv_close((uv_handle_t *)&dr->timer, NULL);
+    return -1;
+  }
+  dr->poll.data = dr->timer.data = dr;
+  dr->handles = 2;
+  ucp__cp_handle_opened(dr->cp);
+  ucp__cp_handle_opened(dr->cp);
+  uv_unref((uv_handle_t *)&dr->timer);
+  uv_unref((uv_handle_t *)&dr->poll);
+  uv_poll_start(&dr->poll, UV_READABLE, on_mhd_io);
+  return 0;
+}
+
+/* Loop thread: stop polling first (MHD closes its epoll fd), then MHD. */
+static void daemon_close(daemon_rec *dr) {
+  uv_close((uv_handle_t *)&dr->poll, on_daemon_handle_closed);
+  uv_close((uv_handle_t *)&dr->timer, on_daemon_handle_closed);
+  MHD_stop_daemon(dr->d);
+}
+
 /* NULL with *rc UCP_E_NOMEM, or UCP_E_NETWORK when MHD cannot listen. */
 static daemon_rec *daemon_start(srv *s, const char *ip, unsigned port,
                                 int *rc) {
@@ -304,9 +296,9 @@ static daemon_rec *daemon_start(srv *s, const char *ip, unsigned port,
   inet_pton(AF_INET, ip, &a.sin_addr);
   dr->s = s;
   snprintf(dr->ip, sizeof dr->ip, "%s", ip);
+  dr->cp = s->cp;
   dr->d = MHD_start_daemon(
-      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-          MHD_ALLOW_SUSPEND_RESUME,
+      MHD_USE_EPOLL, /* no thread of its own: the loop drives it */
       (uint16_t)port, NULL,
       NULL, on_request, dr, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&a,
       MHD_OPTION_CONNECTION_LIMIT,
@@ -323,6 +315,11 @@ static daemon_rec *daemon_start(srv *s, const char *ip, unsigned port,
       MHD_get_daemon_info(dr->d, MHD_DAEMON_INFO_BIND_PORT);
   dr->port = info ? info->port : port;
   snprintf(dr->host, sizeof dr->host, "%s:%u", ip, dr->port);
+  if (daemon_attach(dr) != 0) {
+    MHD_stop_daemon(dr->d);
+    ucp__free(dr);
+    return NULL;
+  }
   return dr;
 }
 
@@ -502,16 +499,10 @@ void ucp__evt_unsubscribe_later(ucp_cp *cp, const char *url,
 
 static void srv_close(void *ext) {
   srv *s = ext;
-  uv_mutex_lock(&s->lock); /* waiting NOTIFYs get 503 from now on */
-  s->stopping = 1;
-  for (size_t i = 0; i < s->nsuspended; i++)
-    MHD_resume_connection(s->suspended[i]);
-  s->nsuspended = 0;
-  uv_mutex_unlock(&s->lock);
-  for (daemon_rec *dr = s->daemons; dr;) { /* no MHD thread after this */
+
+  for (daemon_rec *dr = s->daemons; dr;) { /* freed by close callbacks */
     daemon_rec *next = dr->next;
-    MHD_stop_daemon(dr->d);
-    ucp__free(dr);
+    daemon_close(dr);
     dr = next;
   }
   s->closing = 1; /* the engine is still up: abort through it */

@@ -1,11 +1,13 @@
 /* server.h - the GENA callback server (UDA 2.0 §4.3, SECURITY.md
- * "Callback server"): libmicrohttpd on its own thread, one daemon per
+ * "Callback server"): libmicrohttpd driven by the control point's own loop
+ * (no thread of its own: its epoll fd under a uv_poll), one daemon per
  * local address that routes to a device, one random 128-bit path per
- * subscription. The MHD thread validates each NOTIFY (method, path, Host,
- * NT, NTS, SID, SEQ, body cap) and parses its body; the result reaches the
- * loop as a task (bounded in number), where the subscription that owns the
- * path takes it. It also keeps the UNSUBSCRIBEs still to send, so that
- * destroying the control point sends them too. */
+ * subscription. Each NOTIFY is validated (method, path, Host, NT, NTS,
+ * SID, SEQ, body cap), parsed and handed to the subscription that owns the
+ * path, all on the loop thread: a loop busy with callbacks reads no more
+ * NOTIFYs, so devices are slowed by TCP, never answered with a loss. It
+ * also keeps the UNSUBSCRIBEs still to send, so that destroying the
+ * control point sends them too. */
 #ifndef UCP_GENA_SERVER_H
 #define UCP_GENA_SERVER_H
 
