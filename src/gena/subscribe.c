@@ -255,7 +255,11 @@ static void fail_or_lose(sub_op *op, int status, int http, const char *why) {
 }
 
 static void resubscribe(sub_op *op, const char *why) {
-  if (op->req) ucp__http_abort(op->req);
+  const char *pin = op->pin[0] ? op->pin : NULL;
+  if (op->req && op->phase == P_SUBSCRIBING) /* the device may accept it */
+    ucp__evt_adopt_subscribe(op->base.cp, op->req, op->url, pin, NULL);
+  else if (op->req)
+    ucp__http_abort(op->req);
   op->req = NULL;
   if (op->sid[0]) /* best effort: the old SID */
     ucp__evt_unsubscribe_later(op->base.cp, op->url, op->pin[0] ? op->pin
@@ -751,7 +755,10 @@ void ucp__gena_device_rebooted(ucp_cp *cp, const char *udn) {
   subs *l = ucp__cp_ext(cp, UCP__EXT_SUBS);
   for (sub_op *op = l ? l->head : NULL; op;) {
     sub_op *next = op->next;
-    if (op->udn && strcmp(op->udn, udn) == 0 && op->phase != P_UNSUBSCRIBING)
+    /* One reboot is often seen twice (BOOTID, then alive after byebye):
+     * a SUBSCRIBE already on its way is the answer to both. */
+    if (op->udn && strcmp(op->udn, udn) == 0 &&
+        op->phase != P_UNSUBSCRIBING && op->phase != P_SUBSCRIBING)
       resubscribe(op, "the device rebooted");
     op = next;
   }
