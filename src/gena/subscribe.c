@@ -73,7 +73,6 @@ typedef struct subs {
   size_t count;
   ucp__heap heap;
   uv_timer_t timer;
-  int closing;
 } subs;
 
 static void subs_timer_closed(uv_handle_t *h) {
@@ -85,7 +84,6 @@ static void subs_timer_closed(uv_handle_t *h) {
 
 static void subs_close(void *ext) {
   subs *l = ext;
-  l->closing = 1;
   uv_timer_stop(&l->timer);
   uv_close((uv_handle_t *)&l->timer, subs_timer_closed);
 }
