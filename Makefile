@@ -4,7 +4,7 @@
 #   make test   the whole test suite: release, ASan+UBSan and TSan builds
 #   make bench  the benchmarks (one table)
 JOBS ?= $(shell nproc)
-PKGS := cmake make gcc clang pkg-config libuv1-dev libcurl4-openssl-dev \
+PKGS := cmake make gcc clang pkg-config libuv1-dev libcurl4-openssl-dev libhttp-parser-dev \
         libexpat1-dev libmicrohttpd-dev libjansson-dev libcmocka-dev \
         python3 util-linux libclang-rt-14-dev \
         iproute2 minidlna miniupnpd miniupnpd-nftables nftables wrk

@@ -35,6 +35,45 @@ typedef struct invoke_op {
   char strings[];
 } invoke_op;
 
+/* ------------------------------------------------------ parsers, reused */
+
+/* Response parsers kept per control point: a reset expat parser costs a
+ * fraction of a new one (docs/benchmarks.md). Loop thread only. */
+enum { POOL_MAX = 32, POOL_KEEP_BYTES = 64 * 1024 };
+
+typedef struct soap_pool {
+  size_t n;
+  ucp__soap_parser *p[POOL_MAX];
+} soap_pool;
+
+static void pool_close(void *ext) {
+  soap_pool *pl = ext;
+  while (pl->n) ucp__soap_parser_free(pl->p[--pl->n]);
+  ucp__free(pl);
+}
+
+static ucp__soap_parser *parser_get(ucp_cp *cp, const char *action,
+                                    size_t cap) {
+  soap_pool *pl = ucp__cp_ext(cp, UCP__EXT_SOAP_POOL);
+  if (!pl || !pl->n) return ucp__soap_parser_new(action, cap, cap);
+  ucp__soap_parser *p = pl->p[--pl->n];
+  if (ucp__soap_parser_reuse(p, action, cap, cap) == UCP_OK) return p;
+  ucp__soap_parser_free(p);
+  return NULL;
+}
+
+static void parser_put(ucp_cp *cp, ucp__soap_parser *p) {
+  if (!p) return;
+  soap_pool *pl = ucp__cp_ext(cp, UCP__EXT_SOAP_POOL);
+  if (!pl && (pl = ucp__calloc(1, sizeof *pl)))
+    ucp__cp_set_ext(cp, UCP__EXT_SOAP_POOL, pl, pool_close);
+  if (pl && pl->n < POOL_MAX &&
+      ucp__soap_parser_retained(p) <= POOL_KEEP_BYTES)
+    pl->p[pl->n++] = p;
+  else
+    ucp__soap_parser_free(p);
+}
+
 /* ------------------------------------------------------------ the exchange */
 
 static int on_headers(void *ctx, int http_status, uint64_t content_length) {
@@ -46,8 +85,8 @@ static int on_headers(void *ctx, int http_status, uint64_t content_length) {
     return UCP_OK;
   }
   uint64_t cap = ucp__cp_limit(op->base.cp, UCP_LIMIT_SOAP_BYTES);
-  op->parser = ucp__soap_parser_new(op->query ? QSV_ACTION : op->name,
-                                    (size_t)cap, (size_t)cap);
+  op->parser = parser_get(op->base.cp, op->query ? QSV_ACTION : op->name,
+                          (size_t)cap);
   if (op->parser) return UCP_OK;
   ucp__http_set_error(op->req, "out of memory for the parser");
   return UCP_E_NOMEM;
@@ -153,7 +192,7 @@ static int send_request(invoke_op *op) {
   op->headers[n++] = op->mpost ? op->sa_mpost : op->sa_post;
   op->headers[n++] = "Expect:"; /* no 100-continue round trip */
   op->headers[n] = NULL;
-  ucp__soap_parser_free(op->parser);
+  parser_put(op->base.cp, op->parser);
   op->parser = NULL;
   uint64_t limit_s = op->base.deadline_ms / 1000 + 1;
   ucp__http_spec spec = {
@@ -185,7 +224,7 @@ static void invoke_release(ucp__op *base) {
   invoke_op *op = (invoke_op *)base;
   ucp__http_abort(op->req);
   op->req = NULL;
-  ucp__soap_parser_free(op->parser);
+  parser_put(op->base.cp, op->parser);
   op->parser = NULL;
 }
 

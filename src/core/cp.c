@@ -679,7 +679,12 @@ static void teardown(ucp_cp *cp) {
   cp->prog_head = NULL;
   cp->ev_ops_head = cp->ev_ops_tail = NULL;
   for (int i = 0; i < UCP__EXT__COUNT; i++)
-    if (cp->ext_close[i]) cp->ext_close[i](cp->ext[i]);
+    if (cp->ext_close[i]) {
+      void (*close_ext)(void *) = cp->ext_close[i];
+      cp->ext_close[i] = NULL;
+      close_ext(cp->ext[i]);
+      cp->ext[i] = NULL; /* later users find nothing, not freed memory */
+    }
   uv_timer_stop(&cp->deadline_timer);
   uv_close((uv_handle_t *)&cp->deadline_timer, on_handle_closed);
   uv_close((uv_handle_t *)&cp->async, on_handle_closed);

@@ -142,7 +142,9 @@ enum ucp__ext_slot {
   UCP__EXT_SUBS,       /* the subscriptions' timer */
   UCP__EXT_GENA,       /* callback server; sends the last UNSUBSCRIBEs */
   UCP__EXT_SCPD_CACHE, /* SCPD downloads */
+  UCP__EXT_SOAP_POOL,  /* SOAP response parsers kept for reuse */
   UCP__EXT_HTTP,       /* the curl multi handle */
+  UCP__EXT_H1,         /* the plain-URL HTTP engine (src/http/h1.c) */
   UCP__EXT__COUNT
 };
 void *ucp__cp_ext(ucp_cp *cp, enum ucp__ext_slot slot);

@@ -345,11 +345,12 @@ static void unsub_free(unsub *u) {
   ucp__free(u);
 }
 
+/* Best effort: the device drops the subscription at its timeout anyway.
+ * One that failed for want of memory stays for the flush at teardown. */
 static void unsub_done(void *ctx, const ucp__http_outcome *o) {
-  (void)o; /* best effort: the device drops it at its timeout anyway */
   unsub *u = ctx;
   u->req = NULL;
-  if (!u->s->closing) unsub_free(u);
+  if (!u->s->closing && o->status != UCP_E_NOMEM) unsub_free(u);
 }
 
 static const ucp__http_sink unsub_sink = {NULL, NULL, NULL, unsub_done};

@@ -89,6 +89,17 @@ static int plain_http_url(const char *url, char *host, size_t hostlen) {
   return 1;
 }
 
+int ucp__url_split_plain(const char *url, char *host, size_t hostlen,
+                         unsigned *port, const char **path) {
+  if (!url || strlen(url) > UCP__URL_MAX) return 0;
+  if (!plain_http_url(url, host, hostlen)) return 0;
+  const char *p = url + 7 + strlen(host);
+  *port = 80;
+  if (*p == ':') *port = (unsigned)strtoul(p + 1, (char **)&p, 10);
+  *path = p;
+  return 1;
+}
+
 int ucp__url_check_http(const char *url, char *host, size_t hostlen,
                         const char **why) {
   *why = NULL;

@@ -15,6 +15,12 @@ void ucp__curl_init_once(void);
  * with *why naming the problem (static text). */
 int ucp__url_check_http(const char *url, char *host, size_t hostlen,
                         const char **why);
+/* The parts of a URL of the plain shape "http://a.b.c.d[:port][/path]"
+ * (a canonical IPv4 literal, plain path characters; the shape the start
+ * calls check without curl): 1 with the host, the port (80 when none) and
+ * the path ("" when none, else starting with '/'), else 0. */
+int ucp__url_split_plain(const char *url, char *host, size_t hostlen,
+                         unsigned *port, const char **path);
 /* A parsed base URL, for resolving many references against it cheaply
  * (one curl_url_dup and one parse per reference). */
 typedef struct ucp__url_base ucp__url_base;

@@ -97,6 +97,13 @@ enum {
  */
 ucp__soap_parser *ucp__soap_parser_new(const char *action, size_t max_bytes,
                                        size_t max_value);
+/* Make `p` ready for another response, as ucp__soap_parser_new would, but
+ * keeping its expat parser (XML_ParserReset) and buffers: the cheap path for
+ * many exchanges. UCP_E_NOMEM leaves `p` only fit for ucp__soap_parser_free. */
+int ucp__soap_parser_reuse(ucp__soap_parser *p, const char *action,
+                           size_t max_bytes, size_t max_value);
+/* Bytes of buffers `p` keeps between responses (to bound a pool of them). */
+size_t ucp__soap_parser_retained(const ucp__soap_parser *p);
 /* UCP_OK, or the error that makes the body unusable (the parse is then
  * over: later pieces are ignored). A malformed-XML error that the repair
  * may cure is reported by finish, not here. */

@@ -675,6 +675,27 @@ ucp__soap_parser *ucp__soap_parser_new(const char *action, size_t max_bytes,
   return p;
 }
 
+int ucp__soap_parser_reuse(ucp__soap_parser *p, const char *action,
+                           size_t max_bytes, size_t max_value) {
+  if (action ? !p->action || strcmp(p->action, action) != 0 : !!p->action) {
+    ucp__free(p->action);
+    p->action = NULL;
+    if (action && !(p->action = ucp__strdup(action))) return UCP_E_NOMEM;
+  }
+  p->max_bytes = max_bytes ? max_bytes : UCP__SOAP_MAX_BYTES;
+  p->max_value = max_value ? max_value : UCP__SOAP_MAX_VALUE;
+  if (p->doc != p->raw) ucp__free((char *)p->doc);
+  p->doc = NULL;
+  p->doc_len = p->raw_len = p->total = 0;
+  p->finished = p->repairs = p->repair_stop = p->in_parse = 0;
+  p->notes_len = 0;
+  return reset_state(p);
+}
+
+size_t ucp__soap_parser_retained(const ucp__soap_parser *p) {
+  return p->raw_cap + p->text_cap;
+}
+
 void ucp__soap_parser_free(ucp__soap_parser *p) {
   if (!p) return;
   if (p->xp) XML_ParserFree(p->xp);
