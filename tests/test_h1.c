@@ -1,0 +1,601 @@
+/* test_h1.c - the plain-URL HTTP engine (src/http/h1.c) against a scripted
+ * TCP peer on loopback: the exchanges a device can bend that libmicrohttpd
+ * never produces (a kept-alive connection closed just as it is reused, a
+ * body read to close, a 100 Continue, a response dribbled byte by byte,
+ * bytes after the response, a malformed status line, silence), plus
+ * keep-alive reuse, the per-host connection limit and address pinning.
+ * The test thread is the loop thread (a caller's loop). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "helpers.h"
+#include "http/http.h"
+
+/* ------------------------------------------------------------ the peer */
+
+typedef struct peer peer;
+/* Serve one connection; `n` is its number (0, 1, ...). */
+typedef void (*script_fn)(peer *p, int fd, int n);
+
+struct peer {
+  int lfd;
+  unsigned short port;
+  script_fn script;
+  pthread_t thread;
+  atomic_int conns, requests, open_now, max_open, stop;
+};
+
+/* One per test, never reused: a connection thread of an earlier test may
+ * still run (the client keeps connections alive) and counts into its own. */
+static peer peers[32];
+static int npeers;
+static peer *P;
+
+/* One request (head and Content-Length body); 0 on EOF or error. */
+#define read_request(fd, buf, cap) read_request_(p, fd, buf, cap)
+static int read_request_(peer *p, int fd, char *buf, size_t cap) {
+  size_t len = 0;
+  for (;;) {
+    char *end = memmem(buf, len, "\r\n\r\n", 4);
+    if (end) {
+      size_t head = (size_t)(end - buf) + 4, body = 0;
+      char *cl = memmem(buf, head, "Content-Length: ", 16);
+      if (cl) body = strtoul(cl + 16, NULL, 10);
+      while (len < head + body) {
+        ssize_t n = read(fd, buf + len, cap - len);
+        if (n <= 0) return 0;
+        len += (size_t)n;
+      }
+      atomic_fetch_add(&p->requests, 1);
+      return 1;
+    }
+    if (len == cap) return 0;
+    ssize_t n = read(fd, buf + len, cap - len);
+    if (n <= 0) return 0;
+    len += (size_t)n;
+  }
+}
+
+static void say(int fd, const char *s) {
+  size_t n = strlen(s);
+  while (n) {
+    ssize_t w = write(fd, s, n);
+    if (w <= 0) return;
+    s += w;
+    n -= (size_t)w;
+  }
+}
+
+typedef struct conn_arg {
+  peer *p;
+  int fd, n;
+} conn_arg;
+
+static void *conn_thread(void *arg) {
+  conn_arg a = *(conn_arg *)arg;
+  free(arg);
+  peer *p = a.p;
+  int now = atomic_fetch_add(&p->open_now, 1) + 1;
+  int max = atomic_load(&p->max_open);
+  while (now > max && !atomic_compare_exchange_weak(&p->max_open, &max, now)) {}
+  p->script(p, a.fd, a.n);
+  atomic_fetch_sub(&p->open_now, 1);
+  close(a.fd);
+  return NULL;
+}
+
+static void *accept_thread(void *arg) {
+  peer *p = arg;
+  while (!atomic_load(&p->stop)) {
+    int fd = accept(p->lfd, NULL, NULL);
+    if (fd < 0) break;
+    if (atomic_load(&p->stop)) {
+      close(fd);
+      break;
+    }
+    conn_arg *a = malloc(sizeof *a);
+    a->p = p;
+    a->fd = fd;
+    a->n = atomic_fetch_add(&p->conns, 1);
+    pthread_t t;
+    pthread_create(&t, NULL, conn_thread, a);
+    pthread_detach(t);
+  }
+  return NULL;
+}
+
+static void peer_start(script_fn script) {
+  assert_true(npeers < 32);
+  P = &peers[npeers++];
+  P->script = script;
+  P->lfd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  assert_int_equal(bind(P->lfd, (struct sockaddr *)&a, sizeof a), 0);
+  assert_int_equal(listen(P->lfd, 64), 0);
+  socklen_t al = sizeof a;
+  getsockname(P->lfd, (struct sockaddr *)&a, &al);
+  P->port = ntohs(a.sin_port);
+  pthread_create(&P->thread, NULL, accept_thread, P);
+}
+
+/* Stop accepting. Connections the client keeps alive end with it. */
+static void peer_stop(void) {
+  atomic_store(&P->stop, 1);
+  shutdown(P->lfd, SHUT_RDWR);
+  pthread_join(P->thread, NULL);
+  close(P->lfd);
+}
+
+static const char *peer_url(const char *path) {
+  static char url[8][128];
+  static int slot;
+  char *u = url[slot++ % 8];
+  snprintf(u, 128, "http://127.0.0.1:%u%s", P->port, path);
+  return u;
+}
+
+/* ------------------------------------------------------- the client side */
+
+static uv_loop_t loop;
+static ucp_cp *cp;
+
+typedef struct exchange {
+  int done;
+  ucp__http_outcome o;
+  char detail[512];
+  char body[4096];
+  size_t body_len;
+  char sid[128], server[128];
+  int had_sid;
+  ucp__http_req *req;
+} exchange;
+
+static int on_headers(void *ctx, int status, uint64_t cl) {
+  exchange *x = ctx;
+  (void)status, (void)cl;
+  const char *sid = ucp__http_header(x->req, "sid");
+  if (sid) {
+    x->had_sid = 1;
+    snprintf(x->sid, sizeof x->sid, "[%s]", sid);
+  }
+  return UCP_OK;
+}
+
+static int on_body(void *ctx, const char *p, size_t n) {
+  exchange *x = ctx;
+  size_t room = sizeof x->body - 1 - x->body_len;
+  memcpy(x->body + x->body_len, p, n < room ? n : room);
+  x->body_len += n < room ? n : room;
+  x->body[x->body_len] = '\0';
+  return UCP_OK;
+}
+
+static void on_done(void *ctx, const ucp__http_outcome *o) {
+  exchange *x = ctx;
+  x->done++;
+  x->o = *o;
+  snprintf(x->detail, sizeof x->detail, "%s", o->detail);
+  x->o.detail = x->detail;
+}
+
+static const ucp__http_sink sink = {on_headers, on_body, NULL, on_done};
+
+static void run_until(exchange *xs, int n, int ms) {
+  for (int i = 0; i < ms; i++) {
+    int all = 1;
+    for (int k = 0; k < n; k++) all &= xs[k].done > 0;
+    if (all) return;
+    uv_run(&loop, UV_RUN_NOWAIT);
+    sleep_ms(1);
+  }
+}
+
+static void start(exchange *x, ucp__http_spec *spec) {
+  memset(x, 0, sizeof *x);
+  assert_int_equal(ucp__http_start(cp, spec, &sink, x, &x->req), UCP_OK);
+}
+
+static int get(exchange *x, const char *path) {
+  ucp__http_spec spec = {.method = "GET", .url = peer_url(path)};
+  start(x, &spec);
+  run_until(x, 1, 10000);
+  assert_int_equal(x->done, 1);
+  if (x->o.status != UCP_OK)
+    printf("  GET %s -> %s: %s\n", path, ucp_err_name(x->o.status), x->detail);
+  return x->o.status;
+}
+
+static int setup(void **state) {
+  (void)state;
+  if (uv_loop_init(&loop) != 0) return -1;
+  ucp_cp_opts *o = ucp_cp_opts_new();
+  ucp_cp_opts_set_loop(o, &loop);
+  ucp_cp_opts_set_limit(o, UCP_LIMIT_HTTP_PER_HOST, 2);
+  int rc = ucp_cp_new(o, &cp);
+  ucp_cp_opts_free(o);
+  return rc == UCP_OK ? 0 : -1;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  ucp_cp_free(cp);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  return uv_loop_close(&loop) == 0 ? 0 : -1;
+}
+
+static void stale_script(peer *p, int fd, int n);
+static void hangup_script(peer *p, int fd, int n);
+
+#define OK_HELLO "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
+
+/* --------------------------------------------------------------- tests */
+
+static void keepalive_script(peer *p, int fd, int n) {
+  (void)p, (void)n;
+  char buf[4096];
+  while (read_request(fd, buf, sizeof buf)) say(fd, OK_HELLO);
+}
+
+/* Sequential requests share one connection. */
+static void sequential_requests_reuse_one_connection(void **state) {
+  (void)state;
+  peer_start(keepalive_script);
+  exchange x;
+  for (int i = 0; i < 5; i++) {
+    assert_int_equal(get(&x, "/a"), UCP_OK);
+    assert_int_equal(x.o.http_status, 200);
+    assert_string_equal(x.body, "hello");
+  }
+  assert_int_equal(atomic_load(&P->conns), 1);
+  assert_int_equal(atomic_load(&P->requests), 5);
+  peer_stop();
+  uv_run(&loop, UV_RUN_NOWAIT);
+}
+
+/* The device drops a kept-alive connection just as the next request goes
+ * out (it read the request, it never answers): the request is sent again,
+ * once, on a new connection. */
+static void stale_connection_is_retried_once(void **state) {
+  (void)state;
+  peer_start(stale_script);
+  exchange x;
+  assert_int_equal(get(&x, "/first"), UCP_OK);
+  assert_int_equal(get(&x, "/second"), UCP_OK);
+  assert_string_equal(x.body, "hello");
+  assert_int_equal(atomic_load(&P->conns), 2);
+  assert_int_equal(atomic_load(&P->requests), 3); /* /second twice */
+  peer_stop();
+  uv_run(&loop, UV_RUN_NOWAIT);
+}
+
+static void stale_script(peer *p, int fd, int n) {
+  (void)p;
+  char buf[4096];
+  if (!read_request(fd, buf, sizeof buf)) return;
+  if (n == 0) {
+    say(fd, OK_HELLO);
+    read_request(fd, buf, sizeof buf); /* ... and close without a word */
+    return;
+  }
+  say(fd, OK_HELLO);
+  while (read_request(fd, buf, sizeof buf)) say(fd, OK_HELLO);
+}
+
+/* A fresh connection that closes without an answer is not retried. */
+static void silent_close_on_new_connection_fails(void **state) {
+  (void)state;
+  peer_start(hangup_script);
+  exchange x;
+  assert_int_equal(get(&x, "/x"), UCP_E_NETWORK);
+  assert_non_null(strstr(x.detail, "closed the connection without answering"));
+  assert_non_null(strstr(x.detail, "GET http://127.0.0.1:"));
+  assert_int_equal(atomic_load(&P->conns), 1);
+  peer_stop();
+}
+
+static void hangup_script(peer *p, int fd, int n) {
+  (void)p, (void)n;
+  char buf[4096];
+  read_request(fd, buf, sizeof buf);
+}
+
+static void eof_body_script(peer *p, int fd, int n) {
+  (void)p, (void)n;
+  char buf[4096];
+  if (!read_request(fd, buf, sizeof buf)) return;
+  say(fd, "HTTP/1.0 200 OK\r\nContent-Type: text/xml\r\n\r\n<a>to the end</a>");
+}
+
+/* No Content-Length, not chunked: the body runs to the close, and the
+ * connection is not kept. */
+static void body_read_to_close(void **state) {
+  (void)state;
+  peer_start(eof_body_script);
+  exchange x;
+  assert_int_equal(get(&x, "/eof"), UCP_OK);
+  assert_string_equal(x.body, "<a>to the end</a>");
+  assert_int_equal(get(&x, "/eof"), UCP_OK);
+  assert_int_equal(atomic_load(&P->conns), 2);
+  peer_stop();
+}
+
+static void interim_script(peer *p, int fd, int n) {
+  (void)p, (void)n;
+  char buf[4096];
+  while (read_request(fd, buf, sizeof buf))
+    say(fd, "HTTP/1.1 100 Continue\r\nSID: interim\r\n\r\n"
+            "HTTP/1.1 200 OK\r\nSID: uuid:final\r\nContent-Length: 2\r\n\r\nok");
+}
+
+/* A 100 Continue before the answer is skipped, with its headers. */
+static void interim_response_is_skipped(void **state) {
+  (void)state;
+  peer_start(interim_script);
+  exchange x;
+  assert_int_equal(get(&x, "/c"), UCP_OK);
+  assert_int_equal(x.o.http_status, 200);
+  assert_string_equal(x.body, "ok");
+  assert_string_equal(x.sid, "[uuid:final]");
+  peer_stop();
+}
+
+static void drip_script(peer *p, int fd, int n) {
+  (void)p, (void)n;
+  char buf[4096];
+  if (!read_request(fd, buf, sizeof buf)) return;
+  const char *r = "HTTP/1.1 200 OK\r\nsId:   uuid:padded  \r\n"
+                  "Transfer-Encoding: chunked\r\n\r\n"
+                  "3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n";
+  for (const char *c = r; *c; c++) {
+    if (write(fd, c, 1) != 1) return;
+    usleep(2000);
+  }
+  while (read_request(fd, buf, sizeof buf)) say(fd, OK_HELLO);
+}
+
+/* A response dribbled one byte per read: header names and values split
+ * anywhere, chunked framing; header lookup ignores case and blanks. */
+static void dribbled_chunked_response(void **state) {
+  (void)state;
+  peer_start(drip_script);
+  exchange x;
+  assert_int_equal(get(&x, "/drip"), UCP_OK);
+  assert_string_equal(x.body, "abcdefg");
+  assert_string_equal(x.sid, "[uuid:padded]");
+  assert_int_equal(get(&x, "/after"), UCP_OK); /* same connection */
+  assert_int_equal(atomic_load(&P->conns), 1);
+  peer_stop();
+}
+
+static void extra_bytes_script(peer *p, int fd, int n) {
+  (void)p, (void)n;
+  char buf[4096];
+  while (read_request(fd, buf, sizeof buf))
+    say(fd, OK_HELLO "HTTP/1.1 200 OK\r\n"); /* something nobody asked for */
+}
+
+/* Bytes after a complete response: the response stands, the connection
+ * is not trusted again. */
+static void bytes_after_response_close_the_connection(void **state) {
+  (void)state;
+  peer_start(extra_bytes_script);
+  exchange x;
+  assert_int_equal(get(&x, "/1"), UCP_OK);
+  assert_string_equal(x.body, "hello");
+  assert_int_equal(get(&x, "/2"), UCP_OK);
+  assert_int_equal(atomic_load(&P->conns), 2);
+  peer_stop();
+}
+
+static void close_header_script(peer *p, int fd, int n) {
+  (void)p, (void)n;
+  char buf[4096];
+  if (!read_request(fd, buf, sizeof buf)) return;
+  say(fd, "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 5\r\n\r\nhello");
+  read_request(fd, buf, sizeof buf); /* keeps its end open */
+}
+
+/* "Connection: close" from the device: the next request has a new one. */
+static void connection_close_is_honoured(void **state) {
+  (void)state;
+  peer_start(close_header_script);
+  exchange x;
+  assert_int_equal(get(&x, "/1"), UCP_OK);
+  assert_int_equal(get(&x, "/2"), UCP_OK);
+  assert_int_equal(atomic_load(&P->conns), 2);
+  assert_int_equal(atomic_load(&P->requests), 2);
+  peer_stop();
+}
+
+static void garbage_script(peer *p, int fd, int n) {
+  (void)p, (void)n;
+  char buf[4096];
+  if (read_request(fd, buf, sizeof buf)) say(fd, "HTTP/1.1 2OO OK\r\n\r\n");
+}
+
+static void malformed_status_line(void **state) {
+  (void)state;
+  peer_start(garbage_script);
+  exchange x;
+  assert_int_equal(get(&x, "/g"), UCP_E_NETWORK);
+  assert_non_null(strstr(x.detail, "malformed HTTP response from 127.0.0.1:"));
+  peer_stop();
+}
+
+static void silent_script(peer *p, int fd, int n) {
+  (void)n;
+  char buf[4096];
+  read_request(fd, buf, sizeof buf);
+  while (!atomic_load(&p->stop)) sleep_ms(5);
+}
+
+/* A device that takes the request and says nothing: the no-data limit,
+ * and the whole-transfer limit, each name themselves. */
+static void silence_times_out(void **state) {
+  (void)state;
+  peer_start(silent_script);
+  exchange x;
+  ucp__http_spec spec = {.method = "GET", .url = peer_url("/s"),
+                         .low_speed_time_s = 1};
+  uint64_t t0 = uv_hrtime();
+  start(&x, &spec);
+  run_until(&x, 1, 5000);
+  uint64_t ms = (uv_hrtime() - t0) / 1000000;
+  assert_int_equal(x.o.status, UCP_E_TIMEOUT);
+  assert_non_null(strstr(x.detail, "no data from 127.0.0.1:"));
+  printf("  no data for 1 s: failed after %llu ms\n", (unsigned long long)ms);
+  assert_true(ms >= 900 && ms < 5000);
+  ucp__http_spec whole = {.method = "GET", .url = peer_url("/s"),
+                          .timeout_ms = 300};
+  start(&x, &whole);
+  run_until(&x, 1, 5000);
+  assert_int_equal(x.o.status, UCP_E_TIMEOUT);
+  assert_non_null(strstr(x.detail, "within 300 ms"));
+  peer_stop();
+}
+
+static void slow_script(peer *p, int fd, int n) {
+  (void)p, (void)n;
+  char buf[4096];
+  while (read_request(fd, buf, sizeof buf)) {
+    sleep_ms(50);
+    say(fd, OK_HELLO);
+  }
+}
+
+/* Eight at once to a host limited to two connections: two connections,
+ * eight answers. */
+static void per_host_limit_queues_requests(void **state) {
+  (void)state;
+  peer_start(slow_script);
+  exchange x[8];
+  for (int i = 0; i < 8; i++) {
+    ucp__http_spec spec = {.method = "GET", .url = peer_url("/q")};
+    start(&x[i], &spec);
+  }
+  run_until(x, 8, 10000);
+  for (int i = 0; i < 8; i++) {
+    assert_int_equal(x[i].o.status, UCP_OK);
+    assert_string_equal(x[i].body, "hello");
+  }
+  assert_int_equal(atomic_load(&P->conns), 2);
+  assert_int_equal(atomic_load(&P->max_open), 2);
+  peer_stop();
+}
+
+/* Abort in every place a request can be: queued behind the host limit,
+ * on a connection, and the engine goes on. */
+static void abort_queued_and_running(void **state) {
+  (void)state;
+  peer_start(slow_script);
+  exchange x[4];
+  for (int i = 0; i < 4; i++) {
+    ucp__http_spec spec = {.method = "GET", .url = peer_url("/q")};
+    start(&x[i], &spec);
+  }
+  uv_run(&loop, UV_RUN_NOWAIT);
+  ucp__http_abort(x[0].req); /* running */
+  ucp__http_abort(x[3].req); /* queued for a connection */
+  run_until(&x[1], 2, 10000);
+  assert_int_equal(x[0].done + x[3].done, 0);
+  assert_int_equal(x[1].o.status, UCP_OK);
+  assert_int_equal(x[2].o.status, UCP_OK);
+  assert_int_equal(ucp_cp_counter(cp, UCP_COUNTER_HTTP_ACTIVE), 0);
+  peer_stop();
+}
+
+/* The device address pins the destination on this path too: nothing is
+ * even connected. */
+static void pinned_address_refused_before_connecting(void **state) {
+  (void)state;
+  peer_start(keepalive_script);
+  exchange x;
+  ucp__http_spec spec = {.method = "GET", .url = peer_url("/p"),
+                         .pin_ip = "127.0.0.2"};
+  start(&x, &spec);
+  assert_int_equal(x.done, 0); /* reported later, never inside the start */
+  run_until(&x, 1, 5000);
+  assert_int_equal(x.o.status, UCP_E_POLICY);
+  assert_non_null(strstr(x.detail, "refused: device address is 127.0.0.2"));
+  assert_int_equal(x.o.http_status, 0);
+  spec.pin_ip = "127.0.0.1";
+  start(&x, &spec);
+  run_until(&x, 1, 5000);
+  assert_int_equal(x.o.status, UCP_OK);
+  assert_int_equal(atomic_load(&P->conns), 1);
+  peer_stop();
+}
+
+/* Request headers: ours, the caller's, "Name:" meaning "not sent", and a
+ * line break in a header refused at the start. */
+static void echo_script(peer *p, int fd, int n) {
+  (void)p, (void)n;
+  char buf[4096], out[5000];
+  ssize_t len = read(fd, buf, sizeof buf - 1);
+  if (len <= 0) return;
+  buf[len] = '\0';
+  char *end = strstr(buf, "\r\n\r\n");
+  if (end) *end = '\0';
+  snprintf(out, sizeof out, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n%s",
+           strlen(buf), buf);
+  say(fd, out);
+}
+
+static void request_head_is_exact(void **state) {
+  (void)state;
+  peer_start(echo_script);
+  exchange x;
+  const char *hdrs[] = {"SOAPACTION: \"u#A\"", "Expect:", NULL};
+  ucp__http_spec spec = {.method = "POST", .url = peer_url("/ctl?x=1"),
+                         .headers = hdrs, .body = "abc", .body_len = 3};
+  start(&x, &spec);
+  run_until(&x, 1, 5000);
+  assert_int_equal(x.o.status, UCP_OK);
+  char want[256];
+  snprintf(want, sizeof want,
+           "POST /ctl?x=1 HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n"
+           "User-Agent: Linux UPnP/1.1 upnpcp/" UCP_VERSION_STRING "\r\n"
+           "SOAPACTION: \"u#A\"\r\nContent-Length: 3",
+           P->port);
+  assert_string_equal(x.body, want);
+  const char *bad[] = {"X: a\r\nInjected: 1", NULL};
+  spec.headers = bad;
+  ucp__http_req *r = NULL;
+  assert_int_equal(ucp__http_start(cp, &spec, &sink, &x, &r),
+                   UCP_E_INVALIDARG);
+  peer_stop();
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(sequential_requests_reuse_one_connection),
+      cmocka_unit_test(stale_connection_is_retried_once),
+      cmocka_unit_test(silent_close_on_new_connection_fails),
+      cmocka_unit_test(body_read_to_close),
+      cmocka_unit_test(interim_response_is_skipped),
+      cmocka_unit_test(dribbled_chunked_response),
+      cmocka_unit_test(bytes_after_response_close_the_connection),
+      cmocka_unit_test(connection_close_is_honoured),
+      cmocka_unit_test(malformed_status_line),
+      cmocka_unit_test(silence_times_out),
+      cmocka_unit_test(per_host_limit_queues_requests),
+      cmocka_unit_test(abort_queued_and_running),
+      cmocka_unit_test(pinned_address_refused_before_connecting),
+      cmocka_unit_test(request_head_is_exact),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
