@@ -24,6 +24,11 @@
  * private network namespace); --desc names its description so the SCPD can
  * be downloaded for the "with SCPD" rows.
  *
+ * --pin C,S: this process (the control point) and wrk on CPU C, the
+ * simulator on CPU S (bench_invoke.sh also starts minidlna on S): each
+ * client gets one core and the server another, so the server's own limit
+ * is what wrk measures, not how two clients share cores with it.
+ *
  * Run: bench/bench_invoke.sh (make bench), or ./build/bench/ucp_bench_invoke
  * [--rounds 3] [--seconds 5] ...: about 2.5 minutes with the defaults.
  * Loopback only. Exit status: 0; 1 when an invoke was lost (completions !=
@@ -38,6 +43,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -120,7 +126,18 @@ typedef struct sim_hello {
   char base[128], desc[160];
 } sim_hello;
 
+static int pin_client = -1, pin_server = -1; /* --pin */
+
+/* This thread, and the threads it makes from now on, on CPU `cpu`. */
+static int pin_to(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  return sched_setaffinity(0, sizeof set, &set);
+}
+
 static void child_main(int cmd, int reply) {
+  if (pin_server >= 0) pin_to(pin_server);
   ucp_sim *sim = NULL;
   ucp_sim_opts o = {0};
   sim_hello h = {0};
@@ -636,6 +653,7 @@ static void usage(FILE *f) {
       "                        [--modes raw,scpd] [--wrk PATH|none] "
       "[--wrk-script FILE]\n"
       "                        [--wrk-threads T] [--dump-request FILE]\n"
+      "                        [--pin CLIENT_CPU,SERVER_CPU]\n"
       "Without --url: the simulator in a child process, SwitchPower:1 "
       "GetStatus.\n"
       "--desc: the description to take the SCPD from (the \"scpd\" mode).\n"
@@ -716,6 +734,13 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--wrk-script")) c.wrk_script = v;
     else if (!strcmp(a, "--wrk-threads")) c.wrk_threads = atoi(v);
     else if (!strcmp(a, "--dump-request")) c.dump = v;
+    else if (!strcmp(a, "--pin")) {
+      if (sscanf(v, "%d,%d", &pin_client, &pin_server) != 2 ||
+          pin_client < 0 || pin_server < 0) {
+        usage(stderr);
+        return 2;
+      }
+    }
     else if (!strcmp(a, "--inflight")) {
       c.ninflight = parse_list(v, c.inflight, NMAX);
       if (c.ninflight < 1) {
@@ -762,6 +787,12 @@ int main(int argc, char **argv) {
       fprintf(stderr, "the simulator did not start\n");
       return 3;
     }
+  }
+  if (pin_client >= 0 && pin_to(pin_client) != 0) {
+    fprintf(stderr, "cannot pin to CPU %d\n", pin_client);
+    return 3;
+  }
+  if (!c.url) {
     snprintf(sim_url, sizeof sim_url, "%s/ctl/SwitchPower", ch.base);
     c.url = sim_url;
     c.type = "urn:schemas-upnp-org:service:SwitchPower:1";
@@ -842,6 +873,11 @@ int main(int argc, char **argv) {
          "the range of rounds; nproc %ld\n\n",
          chp ? "the simulator in a child process" : "an external device",
          c.rounds, c.seconds, WARMUP_S, nproc);
+  if (pin_client >= 0)
+    printf("pinned: the control point and wrk on CPU %d, the server on CPU "
+           "%d\n\n", pin_client, pin_server);
+  else
+    printf("not pinned: clients and server share the cores\n\n");
   printf("| %9s | %-16s | %9s | %-19s | %8s | %8s | %8s | %10s | %10s | "
          "%10s | %6s | %6s |\n",
          "in flight", "client", "req/s", "range", "% of wrk", "p50 us",

@@ -9,7 +9,8 @@
 #      with it). Its only interface is lo, up, without multicast: minidlna's
 #      SSDP has nowhere to go, and nothing leaves the namespace.
 # Usage: bench/bench_invoke.sh [--sim-only | --minidlna-only]
-#                              [ucp_bench_invoke options, e.g. --rounds 5]
+#                              [ucp_bench_invoke options, e.g. --rounds 5,
+#                               --pin 1,0]
 # Environment: UCP_BENCH_INVOKE = the binary (default build/bench/...).
 # Exit: 0; 1 when a part lost or failed an invoke (or could not run);
 # part 2 is skipped (with a note, not a failure) without root, unshare or
@@ -24,6 +25,13 @@ case ${1:-} in
   --sim-only) dlna=0; shift ;;
   --minidlna-only) sim=0; shift ;;
 esac
+# --pin C,S (a ucp_bench_invoke option): minidlna starts on CPU S too.
+pin_server=
+prev=
+for a in "$@"; do
+  [ "$prev" = --pin ] && pin_server=${a#*,}
+  prev=$a
+done
 [ -x "$bin" ] || { echo "bench_invoke.sh: $bin not found (cmake --build build)"; exit 1; }
 rc=0
 
@@ -64,9 +72,9 @@ EOF
     # Inside: PID 1 of its own PID namespace, so when it exits the kernel
     # ends whatever is left in there (minidlna and its scanner child).
     unshare --net --pid --fork --kill-child bash -c '
-      tmp=$1 dlnad=$2 bin=$3 ver=$4; shift 4
+      tmp=$1 dlnad=$2 bin=$3 ver=$4 pin=$5; shift 5
       ip link set lo up || exit 1
-      "$dlnad" -f "$tmp/minidlna.conf" -S -P "$tmp/minidlna.pid" \
+      ${pin:+taskset -c "$pin"} "$dlnad" -f "$tmp/minidlna.conf" -S -P "$tmp/minidlna.pid" \
         >"$tmp/minidlna.out" 2>&1 </dev/null &
       pid=$!
       up=0
@@ -90,7 +98,8 @@ EOF
       kill -KILL $pid 2>/dev/null
       wait $pid 2>/dev/null
       exit $r' bench_invoke_ns "$tmp" "$dlnad" "$bin" \
-      "$(dpkg-query -W -f='${Version}' minidlna 2>/dev/null)" "$@" || rc=1
+      "$(dpkg-query -W -f='${Version}' minidlna 2>/dev/null)" "$pin_server" \
+      "$@" || rc=1
   fi
 fi
 exit $rc

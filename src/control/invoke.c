@@ -38,11 +38,13 @@ typedef struct invoke_op {
 /* ------------------------------------------------------ parsers, reused */
 
 /* Response parsers kept per control point: a reset expat parser costs a
- * fraction of a new one (docs/benchmarks.md). Loop thread only. */
-enum { POOL_MAX = 32, POOL_KEEP_BYTES = 64 * 1024 };
+ * fraction of a new one (docs/benchmarks.md). As many as responses can be
+ * read at once (UCP_LIMIT_HTTP_ACTIVE, at most POOL_MAX), each with at most
+ * POOL_KEEP_BYTES of buffers. Loop thread only. */
+enum { POOL_MAX = 256, POOL_KEEP_BYTES = 64 * 1024 };
 
 typedef struct soap_pool {
-  size_t n;
+  size_t n, cap;
   ucp__soap_parser *p[POOL_MAX];
 } soap_pool;
 
@@ -65,9 +67,12 @@ static ucp__soap_parser *parser_get(ucp_cp *cp, const char *action,
 static void parser_put(ucp_cp *cp, ucp__soap_parser *p) {
   if (!p) return;
   soap_pool *pl = ucp__cp_ext(cp, UCP__EXT_SOAP_POOL);
-  if (!pl && (pl = ucp__calloc(1, sizeof *pl)))
+  if (!pl && (pl = ucp__calloc(1, sizeof *pl))) {
+    uint64_t active = ucp__cp_limit(cp, UCP_LIMIT_HTTP_ACTIVE);
+    pl->cap = active < POOL_MAX ? (size_t)active : POOL_MAX;
     ucp__cp_set_ext(cp, UCP__EXT_SOAP_POOL, pl, pool_close);
-  if (pl && pl->n < POOL_MAX &&
+  }
+  if (pl && pl->n < pl->cap &&
       ucp__soap_parser_retained(p) <= POOL_KEEP_BYTES)
     pl->p[pl->n++] = p;
   else
