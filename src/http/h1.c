@@ -51,23 +51,29 @@ struct h1_req {
   h1_engine *eng;
   h1_host *host;
   h1_conn *conn;
+  h1_req *prev, *next;         /* in the list of `where` */
   struct sockaddr_in addr;
-  char *head;                  /* request line and headers */
+  char *head;                  /* request line and headers, made at launch */
   size_t head_len;
+  const char *const *lines;    /* the caller's header lines (borrowed) */
+  const char *path;            /* in the URL (borrowed) */
   const char *body;
   size_t body_len;
-  uint64_t max_body, max_headers, header_bytes, body_bytes, content_length;
-  uint64_t connect_timeout_ms, low_speed_ms, timeout_ms;
+  uint64_t max_body, body_bytes, content_length;
   uint64_t started, last_activity;
+  uint32_t max_headers, header_bytes;
+  uint32_t connect_timeout_ms, low_speed_ms, timeout_ms;
   char *hdrs;                  /* response headers: "name\0value\0"... */
-  size_t hdrs_len, hdrs_cap;
-  int hdrs_own;                /* hdrs grew out of the head's allocation */
-  int hdr_state;               /* 0 between headers, 1 in a name, 2 in a value */
-  int http_status, phase, headers_done, got_bytes, retried, close_after;
+  uint32_t hdrs_len, hdrs_cap;
   int err;                     /* reason when failed; UCP_OK otherwise */
-  int counted;                 /* holds one of UCP_LIMIT_HTTP_ACTIVE */
-  enum req_where where;
-  h1_req *prev, *next;         /* in the list of `where` */
+  uint16_t port, http_status;
+  uint16_t host_len;           /* the host is the URL's bytes 7.. */
+  uint8_t where;               /* enum req_where */
+  uint8_t phase;
+  uint8_t hdr_state;           /* 0 between headers, 1 in a name, 2 in a value */
+  uint8_t hdrs_own : 1;        /* hdrs grew out of the head's allocation */
+  uint8_t headers_done : 1, got_bytes : 1, retried : 1, close_after : 1;
+  uint8_t counted : 1;         /* holds one of UCP_LIMIT_HTTP_ACTIVE */
 };
 
 struct h1_conn {
@@ -185,6 +191,7 @@ static void report(h1_req *r, int status) {
 
 static void engine_kick(h1_engine *eng);
 static void on_reap(uv_idle_t *hd);
+static int build_head(h1_req *r);
 static void conn_close(h1_conn *c);
 static void conn_idle(h1_conn *c);
 
@@ -614,6 +621,10 @@ static void launch(h1_req *r) {
   eng->active++;
   ucp__cp_counter_add(eng->cp, UCP_COUNTER_HTTP_ACTIVE, 1);
   r->started = now_ms(eng);
+  if (build_head(r) != UCP_OK) {
+    req_fail(r, UCP_E_NOMEM, "out of memory for the request");
+    return;
+  }
   r->host = host_get(eng, &r->addr);
   if (!r->host) {
     req_fail(r, UCP_E_NOMEM, "out of memory for a host record");
@@ -724,22 +735,30 @@ static char *put_uint(char *p, uint64_t v) {
 
 #define AGENT "User-Agent: Linux UPnP/1.1 upnpcp/" UCP_VERSION_STRING "\r\n"
 
-/* The request line and headers, written without printf (the hot path). */
-static int build_head(h1_req *r, const ucp__http_spec *s, const char *host,
-                      unsigned port, const char *path) {
-  const char *const *hd = s->headers;
-  size_t need = strlen(r->base.method) + strlen(path) + strlen(host) +
-                sizeof AGENT + 96;
-  int own_host = 1, own_agent = 1;
-  for (; hd && *hd; hd++) {
+/* The caller's header lines are checked at the start (a line break would
+ * smuggle a header in); the head is written at launch, so a request that
+ * waits for a slot holds no buffer. */
+static int check_lines(h1_req *r) {
+  if (has_ctl(r->base.method)) return UCP_E_INVALIDARG;
+  for (const char *const *hd = r->lines; hd && *hd; hd++) {
     if (has_ctl(*hd)) return UCP_E_INVALIDARG;
-    need += strlen(*hd) + 2;
-    if (header_named(*hd, "Host")) own_host = 0;
-    if (header_named(*hd, "User-Agent")) own_agent = 0;
     if (header_named(*hd, "Connection") && strcasestr(*hd, "close"))
       r->close_after = 1;
   }
-  if (has_ctl(r->base.method)) return UCP_E_INVALIDARG;
+  return UCP_OK;
+}
+
+/* The request line and headers, written without printf (the hot path). */
+static int build_head(h1_req *r) {
+  const char *host = r->base.url + 7;
+  size_t need = strlen(r->base.method) + strlen(r->path) + r->host_len +
+                sizeof AGENT + 96;
+  int own_host = 1, own_agent = 1;
+  for (const char *const *hd = r->lines; hd && *hd; hd++) {
+    need += strlen(*hd) + 2;
+    if (header_named(*hd, "Host")) own_host = 0;
+    if (header_named(*hd, "User-Agent")) own_agent = 0;
+  }
   /* The response headers' first buffer comes with the head, so a usual
    * answer needs no allocation (nothing to fail once a device acted). */
   char *buf = ucp__malloc(need + HDRS_FIRST), *p = buf;
@@ -748,18 +767,18 @@ static int build_head(h1_req *r, const ucp__http_spec *s, const char *host,
   r->hdrs_cap = HDRS_FIRST;
   p = put_str(p, r->base.method);
   *p++ = ' ';
-  p = put_str(p, *path ? path : "/");
+  p = put_str(p, *r->path ? r->path : "/");
   p = put(p, " HTTP/1.1\r\n", 11);
   if (own_host) {
-    p = put_str(put(p, "Host: ", 6), host);
-    if (port != 80) p = put_uint(put(p, ":", 1), port);
+    p = put(put(p, "Host: ", 6), host, r->host_len);
+    if (r->port != 80) p = put_uint(put(p, ":", 1), r->port);
     p = put(p, "\r\n", 2);
   }
   if (own_agent) p = put(p, AGENT, sizeof AGENT - 1);
-  for (hd = s->headers; hd && *hd; hd++)
+  for (const char *const *hd = r->lines; hd && *hd; hd++)
     if (!header_empty(*hd)) p = put(put_str(p, *hd), "\r\n", 2);
-  if (s->body)
-    p = put(put_uint(put(p, "Content-Length: ", 16), s->body_len), "\r\n", 2);
+  if (r->body)
+    p = put(put_uint(put(p, "Content-Length: ", 16), r->body_len), "\r\n", 2);
   p = put(p, "\r\n", 2);
   r->head = buf;
   r->head_len = (size_t)(p - buf);
@@ -779,6 +798,9 @@ static int pin_refused(h1_req *r, const char *host, const char *pin) {
   return 1;
 }
 
+/* Caps and times above 4 G (ms: 49 days) mean "no smaller limit". */
+static uint32_t clamp32(uint64_t v) { return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v; }
+
 int ucp__h1_start(ucp_cp *cp, const ucp__http_spec *spec, const char *host,
                   unsigned port, const char *path, const ucp__http_sink *sink,
                   void *ctx, ucp__http_req **out) {
@@ -791,17 +813,23 @@ int ucp__h1_start(ucp_cp *cp, const ucp__http_spec *spec, const char *host,
   r->body = spec->body;
   r->body_len = spec->body_len;
   r->max_body = spec->max_body ? spec->max_body : 1024 * 1024;
-  r->max_headers = spec->max_headers ? spec->max_headers : 64 * 1024;
+  r->max_headers = (uint32_t)clamp32(spec->max_headers ? spec->max_headers
+                                                      : 64 * 1024);
   r->content_length = UINT64_MAX;
-  r->connect_timeout_ms = spec->connect_timeout_ms ? spec->connect_timeout_ms
-                                                   : 5000;
-  r->low_speed_ms = (spec->low_speed_time_s ? spec->low_speed_time_s : 30) * 1000;
-  r->timeout_ms = spec->timeout_ms;
+  r->connect_timeout_ms = clamp32(spec->connect_timeout_ms
+                                      ? spec->connect_timeout_ms : 5000);
+  r->low_speed_ms = clamp32(
+      (spec->low_speed_time_s ? spec->low_speed_time_s : 30) * 1000);
+  r->timeout_ms = clamp32(spec->timeout_ms);
+  r->lines = spec->headers;
+  r->path = path;
+  r->host_len = (uint16_t)strlen(host);
+  r->port = (uint16_t)port;
   if (uv_ip4_addr(host, (int)port, &r->addr) != 0) {
     req_free(r);
     return UCP_E_URL;
   }
-  int rc = build_head(r, spec, host, port, path);
+  int rc = check_lines(r);
   if (rc != UCP_OK) {
     req_free(r);
     return rc;
@@ -863,7 +891,7 @@ static int hdr_append(h1_req *r, const char *at, size_t len, int state) {
     return -1;
   }
   if (r->hdrs_len + extra > r->hdrs_cap) {
-    size_t cap = r->hdrs_cap * 2;
+    size_t cap = r->hdrs_cap ? r->hdrs_cap * 2 : HDRS_FIRST;
     while (cap < r->hdrs_len + extra) cap *= 2;
     char *h = r->hdrs_own ? ucp__realloc(r->hdrs, cap) : ucp__malloc(cap);
     if (!h) {
