@@ -70,6 +70,7 @@ bench: build
 	if [ $$rc -eq 77 ]; then ./build/bench/ucp_bench_ssdp; \
 	else exit $$rc; fi
 	bench/bench_invoke.sh
+	bench/bench_invoke.sh --pin 1,0
 	./build/bench/ucp_bench_gena
 
 install: build
