@@ -580,6 +580,80 @@ static void request_head_is_exact(void **state) {
   peer_stop();
 }
 
+/* Mutated responses (bytes flipped, cut short, bytes inserted), each on a
+ * new connection: every request ends, with UCP_OK or a named error, and
+ * nothing crashes or leaks (ASan in CI). */
+static atomic_int mutation_seed;
+
+static void mutant_script(peer *p, int fd, int n) {
+  (void)p;
+  char buf[4096];
+  if (!read_request(fd, buf, sizeof buf)) return;
+  static const char *const bases[] = {
+      "HTTP/1.1 200 OK\r\nSID: uuid:1\r\nContent-Length: 5\r\n\r\nhello",
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "5\r\nhello\r\n3\r\nabc\r\n0\r\nX-T: 1\r\n\r\n",
+      "HTTP/1.0 500 Internal\r\nContent-Type: text/xml\r\n\r\n<a/>",
+      "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n"};
+  unsigned seed = (unsigned)(atomic_load(&mutation_seed) * 7919 + n);
+  const char *b = bases[seed % 4];
+  char out[512];
+  size_t len = strlen(b);
+  memcpy(out, b, len);
+  int edits = 1 + (int)(rand_r(&seed) % 4);
+  for (int e = 0; e < edits && len > 1; e++) {
+    size_t at = (size_t)rand_r(&seed) % len;
+    switch (rand_r(&seed) % 4) {
+      case 0: out[at] ^= (char)(1 << (rand_r(&seed) % 8)); break;
+      case 1: len = at + 1; break; /* cut short */
+      case 2:
+        if (len < sizeof out - 1) {
+          memmove(out + at + 1, out + at, len - at);
+          out[at] = "\r\n:0 \x00\xff"[rand_r(&seed) % 7];
+          len++;
+        }
+        break;
+      default: out[at] = (char)rand_r(&seed); break;
+    }
+  }
+  for (size_t off = 0; off < len;) { /* in random pieces */
+    size_t piece = 1 + (size_t)rand_r(&seed) % 40;
+    if (piece > len - off) piece = len - off;
+    if (write(fd, out + off, piece) <= 0) return;
+    off += piece;
+    if (rand_r(&seed) % 4 == 0) usleep(200);
+  }
+}
+
+static void mutated_responses_end_cleanly(void **state) {
+  (void)state;
+  peer_start(mutant_script);
+  int ok = 0, failed = 0;
+  for (int i = 0; i < 300; i++) {
+    atomic_store(&mutation_seed, i);
+    exchange x;
+    ucp__http_spec spec = {.method = "GET", .url = peer_url("/m"),
+                           .low_speed_time_s = 2,
+                           .headers = (const char *const[]){"Connection: close", NULL}};
+    start(&x, &spec);
+    run_until(&x, 1, 10000);
+    assert_int_equal(x.done, 1);
+    if (x.o.status == UCP_OK) {
+      ok++;
+    } else {
+      failed++;
+      assert_true(x.o.status == UCP_E_NETWORK || x.o.status == UCP_E_TIMEOUT ||
+                  x.o.status == UCP_E_TOO_LARGE);
+      assert_non_null(strstr(x.detail, "GET http://127.0.0.1:"));
+    }
+  }
+  printf("  300 mutated responses: %d complete, %d refused with a reason\n",
+         ok, failed);
+  assert_true(ok > 0 && failed > 0);
+  assert_int_equal(ucp_cp_counter(cp, UCP_COUNTER_HTTP_ACTIVE), 0);
+  peer_stop();
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(sequential_requests_reuse_one_connection),
@@ -596,6 +670,7 @@ int main(void) {
       cmocka_unit_test(abort_queued_and_running),
       cmocka_unit_test(pinned_address_refused_before_connecting),
       cmocka_unit_test(request_head_is_exact),
+      cmocka_unit_test(mutated_responses_end_cleanly),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
