@@ -1,7 +1,10 @@
 /* test_http.c - the HTTP client layer (src/http/) against the simulator's
  * /echo endpoint: methods, request headers and bodies, caps, the connect-
  * time address check, redirects not followed, no proxy, no compression,
- * abort. Runs on a caller's loop so the test thread is the loop thread. */
+ * abort. URLs of the simulator (127.0.0.1) go through h1.c, "localhost"
+ * URLs through curl (http_engine.h); test_h1.c covers what only a scripted
+ * peer can produce. Runs on a caller's loop so the test thread is the loop
+ * thread. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -184,6 +187,27 @@ static void connect_time_address_check(void **state) {
   assert_int_equal(exchange_run(&x, &spec), UCP_OK);
 }
 
+/* The curl engine (a host name) answers like h1.c: body, headers, caps. */
+static void curl_engine_serves_names(void **state) {
+  (void)state;
+  exchange x;
+  char url[128];
+  unsigned port = (unsigned)ucp_sim_port(sim);
+  snprintf(url, sizeof url, "http://localhost:%u/echo", port);
+  const char *hdrs[] = {"SOAPACTION: \"u#A\"", NULL};
+  ucp__http_spec spec = {.method = "POST", .url = url, .headers = hdrs,
+                         .body = "abc", .body_len = 3};
+  assert_int_equal(exchange_run(&x, &spec), UCP_OK);
+  assert_non_null(strstr(x.body, "method POST\n"));
+  assert_non_null(strstr(x.body, "header SOAPACTION: \"u#A\""));
+  assert_non_null(strstr(x.body, "body-length 3\nbody abc"));
+  assert_null(strstr(x.body, "Accept-Encoding"));
+  snprintf(url, sizeof url, "http://localhost:%u/fault/huge?bytes=500000", port);
+  ucp__http_spec big = {.method = "GET", .url = url, .max_body = 10000};
+  assert_int_equal(exchange_run(&x, &big), UCP_E_TOO_LARGE);
+  assert_non_null(strstr(x.detail, "exceeds the cap of 10000 bytes"));
+}
+
 static void caps_abort_in_callbacks(void **state) {
   (void)state;
   exchange x;
@@ -293,6 +317,7 @@ int main(void) {
       cmocka_unit_test(post_sends_body_and_headers),
       cmocka_unit_test(custom_methods_with_headers),
       cmocka_unit_test(connect_time_address_check),
+      cmocka_unit_test(curl_engine_serves_names),
       cmocka_unit_test(caps_abort_in_callbacks),
       cmocka_unit_test(redirect_not_followed_and_no_proxy),
       cmocka_unit_test(abort_mid_body_then_engine_goes_on),
