@@ -591,8 +591,8 @@ static void mutant_script(peer *p, int fd, int n) {
   if (!read_request(fd, buf, sizeof buf)) return;
   static const char *const bases[] = {
       "HTTP/1.1 200 OK\r\nSID: uuid:1\r\nContent-Length: 5\r\n\r\nhello",
-      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-      "5\r\nhello\r\n3\r\nabc\r\n0\r\nX-T: 1\r\n\r\n",
+      ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+       "5\r\nhello\r\n3\r\nabc\r\n0\r\nX-T: 1\r\n\r\n"),
       "HTTP/1.0 500 Internal\r\nContent-Type: text/xml\r\n\r\n<a/>",
       "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n"};
   unsigned seed = (unsigned)(atomic_load(&mutation_seed) * 7919 + n);
