@@ -161,6 +161,8 @@ typedef struct exchange {
   size_t body_len;
   char sid[128], server[128];
   int had_sid;
+  char sid_at_done[128];
+  int trailer_seen;
   ucp__http_req *req;
 } exchange;
 
@@ -186,6 +188,10 @@ static int on_body(void *ctx, const char *p, size_t n) {
 
 static void on_done(void *ctx, const ucp__http_outcome *o) {
   exchange *x = ctx;
+  const char *sid = ucp__http_header(x->req, "SID");
+  const char *trailer = ucp__http_header(x->req, "X-T");
+  snprintf(x->sid_at_done, sizeof x->sid_at_done, "%s", sid ? sid : "(none)");
+  x->trailer_seen = trailer != NULL;
   x->done++;
   x->o = *o;
   snprintf(x->detail, sizeof x->detail, "%s", o->detail);
@@ -654,6 +660,190 @@ static void mutated_responses_end_cleanly(void **state) {
   peer_stop();
 }
 
+/* ------------------------------------------ found by review, kept as tests */
+
+static void interim_body_script(peer *p, int fd, int n) {
+  (void)p, (void)n;
+  char buf[4096];
+  if (read_request(fd, buf, sizeof buf))
+    say(fd, "HTTP/1.1 100 Continue\r\nContent-Length: 5\r\n\r\nEVIL!"
+            "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+}
+
+static void odd_status_script(peer *p, int fd, int n) {
+  (void)p;
+  char buf[4096];
+  if (!read_request(fd, buf, sizeof buf)) return;
+  if (n == 0) say(fd, "HTTP/1.1 042 Odd\r\nContent-Length: 2\r\n\r\nok");
+  else say(fd, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n"
+               "Connection: Upgrade\r\n\r\nHTTP/1.1 200 OK\r\n\r\n");
+}
+
+/* A body on a 1xx never reaches the sink before the real headers (every
+ * sink makes its parser in on_headers); status 042 and 101 are refused. */
+static void interim_with_body_and_odd_status(void **state) {
+  (void)state;
+  peer_start(interim_body_script);
+  exchange x;
+  int rc = get(&x, "/i");
+  assert_null(strstr(x.body, "EVIL"));
+  assert_true(rc == UCP_E_NETWORK || (rc == UCP_OK && !strcmp(x.body, "ok")));
+  peer_stop();
+  peer_start(odd_status_script);
+  assert_int_equal(get(&x, "/o"), UCP_E_NETWORK);
+  assert_non_null(strstr(x.detail, "status code 42 is not HTTP"));
+  assert_int_equal(get(&x, "/u"), UCP_E_NETWORK);
+  assert_non_null(strstr(x.detail, "switches protocols"));
+  peer_stop();
+}
+
+static void no_body_script(peer *p, int fd, int n) {
+  (void)p, (void)n;
+  char buf[4096];
+  int i = 0;
+  while (read_request(fd, buf, sizeof buf))
+    say(fd, i++ == 0 ? "HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n"
+                     : "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+                       "SID: uuid:t\r\n\r\n2\r\nok\r\n0\r\nX-T: 1\r\n\r\n");
+}
+
+/* 204 has no body whatever its Content-Length says (the next answer on
+ * the connection is read as the next answer); a chunked trailer is not a
+ * header, and headers can be read from on_done. */
+static void no_body_statuses_and_trailers(void **state) {
+  (void)state;
+  peer_start(no_body_script);
+  exchange x;
+  assert_int_equal(get(&x, "/204"), UCP_OK);
+  assert_int_equal(x.o.http_status, 204);
+  assert_int_equal(x.body_len, 0);
+  assert_string_equal(x.sid_at_done, "(none)");
+  assert_int_equal(get(&x, "/200"), UCP_OK);
+  assert_string_equal(x.body, "ok");
+  assert_string_equal(x.sid_at_done, "uuid:t");
+  assert_false(x.trailer_seen);
+  assert_int_equal(atomic_load(&P->conns), 1);
+  peer_stop();
+}
+
+static void bigheader_script(peer *p, int fd, int n) {
+  (void)p, (void)n;
+  char buf[4096], line[3000];
+  if (!read_request(fd, buf, sizeof buf)) return;
+  memset(line, 'a', sizeof line - 1);
+  line[sizeof line - 1] = '\0';
+  say(fd, "HTTP/1.1 200 OK\r\nSID: uuid:x\r\nX-Big: ");
+  say(fd, line);
+  say(fd, "\r\nContent-Length: 2\r\n\r\nok");
+}
+
+/* Headers cut short by the cap: nothing to look up (no read past them). */
+static void capped_headers_are_not_looked_up(void **state) {
+  (void)state;
+  peer_start(bigheader_script);
+  exchange x;
+  ucp__http_spec spec = {.method = "GET", .url = peer_url("/b"),
+                         .max_headers = 1000};
+  start(&x, &spec);
+  run_until(&x, 1, 5000);
+  assert_int_equal(x.o.status, UCP_E_TOO_LARGE);
+  assert_string_equal(x.sid_at_done, "(none)");
+  peer_stop();
+}
+
+static void close_after_delay_script(peer *p, int fd, int n) {
+  (void)p, (void)n;
+  char buf[4096];
+  if (!read_request(fd, buf, sizeof buf)) return;
+  sleep_ms(500);
+  say(fd, "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 5\r\n\r\nhello");
+}
+
+/* Time spent waiting for one of the host's connections is not connect
+ * time: three requests, two connections, a 300 ms connect limit and
+ * answers after 500 ms. */
+static void queue_wait_is_not_connect_time(void **state) {
+  (void)state;
+  peer_start(close_after_delay_script);
+  exchange x[3];
+  for (int i = 0; i < 3; i++) {
+    ucp__http_spec spec = {.method = "GET", .url = peer_url("/d"),
+                           .connect_timeout_ms = 300};
+    start(&x[i], &spec);
+  }
+  run_until(x, 3, 10000);
+  for (int i = 0; i < 3; i++) assert_int_equal(x[i].o.status, UCP_OK);
+  assert_int_equal(atomic_load(&P->conns), 3);
+  peer_stop();
+}
+
+/* A no-data limit so large that seconds * 1000 overflows 64 bits is "no
+ * limit", not a few hundred milliseconds. */
+static void huge_quiet_limit_does_not_wrap(void **state) {
+  (void)state;
+  peer_start(silent_script);
+  exchange x;
+  ucp__http_spec spec = {.method = "GET", .url = peer_url("/s"),
+                         .low_speed_time_s = UINT64_MAX / 1000 + 1,
+                         .timeout_ms = 800};
+  start(&x, &spec);
+  run_until(&x, 1, 5000);
+  assert_int_equal(x.o.status, UCP_E_TIMEOUT);
+  assert_non_null(strstr(x.detail, "within 800 ms"));
+  peer_stop();
+}
+
+/* A request handed to another owner stops borrowing: the old owner's URL
+ * and header lines are scribbled over and freed before it is sent (it
+ * waits for the one transfer slot), and it goes out intact. Both engines. */
+static void handed_over_request_owns_its_strings(void **state) {
+  (void)state;
+  peer_start(echo_script);
+  uv_loop_t *l = &loop;
+  ucp_cp_opts *o = ucp_cp_opts_new();
+  ucp_cp_opts_set_loop(o, l);
+  ucp_cp_opts_set_limit(o, UCP_LIMIT_HTTP_ACTIVE, 1);
+  ucp_cp *one = NULL;
+  assert_int_equal(ucp_cp_new(o, &one), UCP_OK);
+  ucp_cp_opts_free(o);
+  for (int name = 0; name <= 1; name++) {
+    exchange first, moved;
+    ucp__http_spec s1 = {.method = "GET", .url = peer_url("/first")};
+    memset(&first, 0, sizeof first);
+    assert_int_equal(ucp__http_start(one, &s1, &sink, &first, &first.req), UCP_OK);
+    char *url = malloc(128), *line = strdup("NT: upnp:event");
+    snprintf(url, 128, "http://%s:%u/moved", name ? "localhost" : "127.0.0.1",
+             P->port);
+    const char **lines = calloc(2, sizeof *lines);
+    lines[0] = line;
+    ucp__http_spec s2 = {.method = "SUBSCRIBE", .url = url, .headers = lines};
+    memset(&moved, 0, sizeof moved);
+    assert_int_equal(ucp__http_start(one, &s2, &sink, &moved, &moved.req), UCP_OK);
+    exchange adopter;
+    memset(&adopter, 0, sizeof adopter);
+    adopter.req = moved.req;
+    assert_int_equal(ucp__http_retarget(moved.req, &sink, &adopter), UCP_OK);
+    memset(url, 'X', 127);
+    memset(line, 'X', strlen(line));
+    free(url);
+    free(line);
+    free(lines);
+    exchange *both[2] = {&first, &adopter};
+    for (int i = 0; i < 10000 && !(first.done && adopter.done); i++) {
+      uv_run(&loop, UV_RUN_NOWAIT);
+      sleep_ms(1);
+    }
+    (void)both;
+    assert_int_equal(first.o.status, UCP_OK);
+    assert_int_equal(adopter.o.status, UCP_OK);
+    assert_int_equal(moved.done, 0);
+    assert_non_null(strstr(adopter.body, "SUBSCRIBE /moved HTTP/1.1"));
+    assert_non_null(strstr(adopter.body, "NT: upnp:event"));
+  }
+  ucp_cp_free(one);
+  peer_stop();
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(sequential_requests_reuse_one_connection),
@@ -671,6 +861,12 @@ int main(void) {
       cmocka_unit_test(pinned_address_refused_before_connecting),
       cmocka_unit_test(request_head_is_exact),
       cmocka_unit_test(mutated_responses_end_cleanly),
+      cmocka_unit_test(interim_with_body_and_odd_status),
+      cmocka_unit_test(no_body_statuses_and_trailers),
+      cmocka_unit_test(capped_headers_are_not_looked_up),
+      cmocka_unit_test(queue_wait_is_not_connect_time),
+      cmocka_unit_test(huge_quiet_limit_does_not_wrap),
+      cmocka_unit_test(handed_over_request_owns_its_strings),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

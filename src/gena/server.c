@@ -474,8 +474,14 @@ void ucp__evt_adopt_subscribe(ucp_cp *cp, ucp__http_req *req,
     ucp__http_abort(req);
     return;
   }
+  if (ucp__http_retarget(req, &adopted_sink, u) != UCP_OK) {
+    /* Out of memory: the SUBSCRIBE goes; if the device took it, the
+     * subscription lapses at its timeout. */
+    ucp__http_abort(req);
+    unsub_free(u);
+    return;
+  }
   u->req = req;
-  ucp__http_retarget(req, &adopted_sink, u);
 }
 
 void ucp__evt_unsubscribe_later(ucp_cp *cp, const char *url,

@@ -57,6 +57,7 @@ struct h1_req {
   size_t head_len;
   const char *const *lines;    /* the caller's header lines (borrowed) */
   const char *path;            /* in the URL (borrowed) */
+  char *url_own;               /* the URL, once the request is self-contained */
   const char *body;
   size_t body_len;
   uint64_t max_body, body_bytes, content_length;
@@ -74,6 +75,8 @@ struct h1_req {
   uint8_t hdrs_own : 1;        /* hdrs grew out of the head's allocation */
   uint8_t headers_done : 1, got_bytes : 1, retried : 1, close_after : 1;
   uint8_t counted : 1;         /* holds one of UCP_LIMIT_HTTP_ACTIVE */
+  uint8_t bound : 1;           /* has had a connection (started is set) */
+  uint8_t is_head : 1;         /* a HEAD request: responses have no body */
 };
 
 struct h1_conn {
@@ -88,6 +91,7 @@ struct h1_conn {
   uint64_t idle_since;
   unsigned uses;               /* exchanges completed on it */
   int connected, write_pending, closing, handles, in_idle;
+  uint64_t connect_started;
   h1_conn *hprev, *hnext;      /* host's idle list, newest first */
   h1_conn *lprev, *lnext;      /* engine's idle list, oldest first */
   h1_conn *aprev, *anext;      /* all connections */
@@ -99,6 +103,7 @@ struct h1_host {
   size_t nconns;
   h1_conn *idle;
   req_list pending;
+  int kicking;                 /* inside host_kick: nested calls return */
   h1_host *next;
 };
 
@@ -165,6 +170,7 @@ static void set_phase(h1_req *r, int phase) {
 }
 
 static void req_free(h1_req *r) {
+  ucp__free(r->url_own);
   ucp__free(r->head);
   if (r->hdrs_own) ucp__free(r->hdrs);
   ucp__free(r->base.err_detail);
@@ -284,8 +290,8 @@ static void conn_arm(h1_conn *c) {
     due = c->idle_since + IDLE_MS;
   } else {
     due = r->last_activity + r->low_speed_ms;
-    if (!c->connected && r->started + r->connect_timeout_ms < due)
-      due = r->started + r->connect_timeout_ms;
+    if (!c->connected && c->connect_started + r->connect_timeout_ms < due)
+      due = c->connect_started + r->connect_timeout_ms;
     if (r->timeout_ms && r->started + r->timeout_ms < due)
       due = r->started + r->timeout_ms;
   }
@@ -304,7 +310,7 @@ static void on_conn_timer(uv_timer_t *t) {
   if (r->timeout_ms && now >= r->started + r->timeout_ms)
     req_fail(r, UCP_E_TIMEOUT, "no complete response within %llu ms",
              (unsigned long long)r->timeout_ms);
-  else if (!c->connected && now >= r->started + r->connect_timeout_ms)
+  else if (!c->connected && now >= c->connect_started + r->connect_timeout_ms)
     req_fail(r, UCP_E_TIMEOUT, "connecting to %s timed out after %llu ms",
              c->host->name, (unsigned long long)r->connect_timeout_ms);
   else if (now >= r->last_activity + r->low_speed_ms)
@@ -383,6 +389,9 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
   } else if (e != HPE_OK) {
     req_fail(r, UCP_E_NETWORK, "malformed HTTP response from %s: %s",
              c->host->name, http_errno_description(e));
+  } else if (used != (size_t)n) {
+    req_fail(r, UCP_E_NETWORK, "HTTP response from %s stopped the parser",
+             c->host->name);
   }
 }
 
@@ -441,6 +450,10 @@ static void bind_conn(h1_req *r, h1_conn *c) {
   http_parser_init(&c->parser, HTTP_RESPONSE);
   c->parser.data = c;
   r->last_activity = now_ms(c->eng);
+  if (!r->bound) { /* a retry keeps its first start */
+    r->bound = 1;
+    r->started = r->last_activity;
+  }
   conn_arm(c);
   if (c->connected) conn_send(c);
 }
@@ -494,6 +507,7 @@ static void conn_open(h1_req *r) {
   if (eng->all) eng->all->aprev = c;
   eng->all = c;
   h->nconns++;
+  c->connect_started = now_ms(eng);
   set_phase(r, UCP_PHASE_CONNECTING);
   uv_tcp_nodelay(&c->tcp, 1);
   bind_conn(r, c);
@@ -514,7 +528,7 @@ static void conn_idle(h1_conn *c) {
     conn_close(c);
     return;
   }
-  if (h->pending.head) {
+  if (h->pending.head && !h->pending.head->retried) {
     h1_req *r = h->pending.head;
     list_unlink(&h->pending, r);
     bind_conn(r, c);
@@ -533,11 +547,15 @@ static void conn_idle(h1_conn *c) {
   conn_arm(c);
   if (eng->nidle > ucp__cp_limit(eng->cp, UCP_LIMIT_HTTP_ACTIVE))
     conn_close(eng->lru_head);
+  else if (h->pending.head) /* a retry: host_kick makes room for it */
+    host_kick(h);
 }
 
 /* Start what the host's queue holds while it has connections to give. */
 static void host_kick(h1_host *h) {
   h1_engine *eng;
+  if (h->kicking) return; /* the outer call's loop looks again */
+  h->kicking = 1;
   while (h->pending.head) {
     h1_req *r = h->pending.head;
     eng = r->eng;
@@ -555,6 +573,7 @@ static void host_kick(h1_host *h) {
       break;
     }
   }
+  h->kicking = 0;
 }
 
 /* ---------------------------------------------------------------- hosts */
@@ -620,8 +639,7 @@ static void launch(h1_req *r) {
   r->counted = 1;
   eng->active++;
   ucp__cp_counter_add(eng->cp, UCP_COUNTER_HTTP_ACTIVE, 1);
-  r->started = now_ms(eng);
-  if (build_head(r) != UCP_OK) {
+  if (!r->head && build_head(r) != UCP_OK) {
     req_fail(r, UCP_E_NOMEM, "out of memory for the request");
     return;
   }
@@ -645,11 +663,16 @@ static void engine_kick(h1_engine *eng) {
 
 static void on_reaper_closed(uv_handle_t *hd) { engine_handle_closed(hd->data); }
 
+static void drop(h1_req *r) {
+  release_slot(r);
+  req_free(r);
+}
+
 static void free_list(req_list *l) {
   while (l->head) {
     h1_req *r = l->head;
     list_unlink(l, r);
-    req_free(r);
+    drop(r);
   }
 }
 
@@ -664,7 +687,7 @@ static void engine_close(void *ext) {
     if (c->req) {
       h1_req *r = c->req;
       c->req = NULL;
-      req_free(r);
+      drop(r);
     }
     conn_close(c);
   }
@@ -818,8 +841,10 @@ int ucp__h1_start(ucp_cp *cp, const ucp__http_spec *spec, const char *host,
   r->content_length = UINT64_MAX;
   r->connect_timeout_ms = clamp32(spec->connect_timeout_ms
                                       ? spec->connect_timeout_ms : 5000);
-  r->low_speed_ms = clamp32(
-      (spec->low_speed_time_s ? spec->low_speed_time_s : 30) * 1000);
+  uint64_t quiet_s = spec->low_speed_time_s ? spec->low_speed_time_s : 30;
+  r->low_speed_ms = quiet_s > UINT32_MAX / 1000 ? UINT32_MAX
+                                                : (uint32_t)(quiet_s * 1000);
+  r->is_head = strcmp(r->base.method, "HEAD") == 0;
   r->timeout_ms = clamp32(spec->timeout_ms);
   r->lines = spec->headers;
   r->path = path;
@@ -865,14 +890,33 @@ void ucp__h1_abort(ucp__http_req *req) {
   if (had_slot) engine_kick(eng);
 }
 
+/* Copy what the request still borrows from its owner: the URL (messages
+ * read it) and, when the head is not written yet, everything it is made
+ * of (the head is written now). */
+int ucp__h1_own(ucp__http_req *req) {
+  h1_req *r = (h1_req *)req;
+  if (r->url_own) return UCP_OK;
+  char *u = ucp__strdup(r->base.url);
+  if (!u) return UCP_E_NOMEM;
+  r->path = u + (r->path - r->base.url);
+  r->base.url = u;
+  r->url_own = u;
+  if (!r->head && build_head(r) != UCP_OK) return UCP_E_NOMEM;
+  r->lines = NULL;
+  return UCP_OK;
+}
+
 const char *ucp__h1_header(ucp__http_req *req, const char *name) {
   h1_req *r = (h1_req *)req;
-  for (size_t i = 0; i < r->hdrs_len;) {
-    const char *n = r->hdrs + i;
-    size_t nl = strlen(n);
-    const char *v = n + nl + 1;
-    if (strcasecmp(n, name) == 0) return v;
-    i += nl + 1 + strlen(v) + 1;
+  if (!r->headers_done) return NULL; /* none, or cut short */
+  const char *p = r->hdrs, *end = r->hdrs + r->hdrs_len;
+  while (p < end) { /* pairs "name\0value\0", never read past the end */
+    size_t nl = strnlen(p, (size_t)(end - p));
+    const char *v = p + nl + 1;
+    if (v >= end) break;
+    size_t vl = strnlen(v, (size_t)(end - v));
+    if (strcasecmp(p, name) == 0 && v + vl < end) return v;
+    p = v + vl + 1;
   }
   return NULL;
 }
@@ -882,6 +926,11 @@ const char *ucp__h1_header(ucp__http_req *req, const char *name) {
 static h1_req *parser_req(http_parser *p) { return ((h1_conn *)p->data)->req; }
 
 static int hdr_append(h1_req *r, const char *at, size_t len, int state) {
+  if (memchr(at, '\0', len)) { /* would split the stored name or value */
+    ucp__http_set_error(&r->base, "a response header holds a NUL byte");
+    r->err = UCP_E_NETWORK;
+    return -1;
+  }
   size_t extra = len + (r->hdr_state && r->hdr_state != state ? 1 : 0) + 2;
   r->header_bytes += len;
   if (r->header_bytes > r->max_headers) {
@@ -913,6 +962,7 @@ static int hdr_append(h1_req *r, const char *at, size_t len, int state) {
 
 static int on_header_field(http_parser *p, const char *at, size_t len) {
   h1_req *r = parser_req(p);
+  if (r->headers_done) return 0; /* a chunked trailer: not kept */
   if (p->status_code >= 200) r->http_status = p->status_code;
   if (r->hdr_state == 2) { /* a value ended: a new pair starts */
     r->hdrs[r->hdrs_len++] = '\0';
@@ -922,7 +972,9 @@ static int on_header_field(http_parser *p, const char *at, size_t len) {
 }
 
 static int on_header_value(http_parser *p, const char *at, size_t len) {
-  return hdr_append(parser_req(p), at, len, 2);
+  h1_req *r = parser_req(p);
+  if (r->headers_done) return 0;
+  return hdr_append(r, at, len, 2);
 }
 
 /* Close the last pair and trim the values' trailing blanks. */
@@ -930,19 +982,31 @@ static void hdrs_finish(h1_req *r) {
   if (r->hdr_state == 1) r->hdrs[r->hdrs_len++] = '\0';
   if (r->hdr_state) r->hdrs[r->hdrs_len++] = '\0';
   r->hdr_state = 0;
-  for (size_t i = 0; i < r->hdrs_len;) {
-    size_t nl = strlen(r->hdrs + i);
-    char *v = r->hdrs + i + nl + 1;
-    size_t vl = strlen(v), next = i + nl + 1 + vl + 1;
+  char *p = r->hdrs, *end = r->hdrs + r->hdrs_len;
+  while (p < end) {
+    size_t nl = strnlen(p, (size_t)(end - p));
+    char *v = p + nl + 1;
+    if (v >= end) break;
+    size_t vl = strnlen(v, (size_t)(end - v));
+    p = v + vl + 1;
     while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t')) v[--vl] = '\0';
-    i = next;
   }
 }
 
+/* 1 tells http_parser the response has no body. */
 static int on_headers_complete(http_parser *p) {
   h1_req *r = parser_req(p);
   hdrs_finish(r);
-  if (p->status_code < 200) return 0; /* interim: its message completes */
+  if (p->status_code < 100 || p->status_code == 101) {
+    if (p->status_code == 101)
+      ucp__http_set_error(&r->base, "the device switches protocols (status 101)");
+    else
+      ucp__http_set_error(&r->base, "status code %u is not HTTP",
+                          (unsigned)p->status_code);
+    r->err = UCP_E_NETWORK;
+    return -1;
+  }
+  if (p->status_code < 200) return 1; /* interim, never with a body */
   r->http_status = p->status_code;
   r->headers_done = 1;
   r->content_length =
@@ -963,11 +1027,13 @@ static int on_headers_complete(http_parser *p) {
       return -1;
     }
   }
-  return 0;
+  /* RFC 9110: no body after HEAD, 204 or 304, whatever the headers say. */
+  return r->is_head || p->status_code == 204 || p->status_code == 304;
 }
 
 static int on_body(http_parser *p, const char *at, size_t len) {
   h1_req *r = parser_req(p);
+  if (!r->headers_done) return -1; /* cannot happen: 1xx skip their body */
   if (r->body_bytes + len > r->max_body) {
     ucp__http_set_error(&r->base, "response body exceeds the cap of %llu bytes",
                         (unsigned long long)r->max_body);

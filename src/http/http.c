@@ -41,10 +41,13 @@ const char *ucp__http_header(ucp__http_req *req, const char *name) {
                                      : ucp__curl_header(req, name);
 }
 
-void ucp__http_retarget(ucp__http_req *req, const ucp__http_sink *sink,
-                        void *ctx) {
+int ucp__http_retarget(ucp__http_req *req, const ucp__http_sink *sink,
+                       void *ctx) {
+  int rc = req->engine == UCP__HTTP_H1 ? ucp__h1_own(req) : ucp__curl_own(req);
+  if (rc != UCP_OK) return rc;
   req->sink = *sink;
   req->ctx = ctx;
+  return UCP_OK;
 }
 
 void ucp__http_set_error(ucp__http_req *req, const char *fmt, ...) {

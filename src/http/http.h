@@ -55,9 +55,13 @@ int ucp__http_start(ucp_cp *cp, const ucp__http_spec *spec,
                     const ucp__http_sink *sink, void *ctx,
                     ucp__http_req **out);
 /* Hand a running request to another owner: its callbacks go to `sink`
- * and `ctx` from now on. Not from inside one of its own callbacks. */
-void ucp__http_retarget(ucp__http_req *req, const ucp__http_sink *sink,
-                        void *ctx);
+ * and `ctx` from now on, and it stops borrowing the spec's URL, header
+ * lines and pin (they are copied, so the old owner may go). The method
+ * (a literal) and the body stay borrowed: hand over only requests without
+ * a body. UCP_OK, or UCP_E_NOMEM (nothing changed: abort it). Not from
+ * inside one of its own callbacks. */
+int ucp__http_retarget(ucp__http_req *req, const ucp__http_sink *sink,
+                       void *ctx);
 /* Abort and free without calling on_done. */
 void ucp__http_abort(ucp__http_req *req);
 /* Record why a sink callback is about to return an error. */

@@ -62,6 +62,7 @@ struct curl_req {
   const char *body;
   size_t body_len;
   const char *pin_ip;
+  char *owned;          /* URL and pin copied by ucp__curl_own, or NULL */
   uint64_t max_body, max_headers, header_bytes, body_bytes;
   uint64_t connect_timeout_ms, low_speed_time_s, timeout_ms;
   uint64_t content_length;
@@ -434,6 +435,7 @@ static void free_req(curl_req *r) {
   curl_slist_free_all(r->headers);
   ucp__free(r->errbuf);
   ucp__free(r->base.err_detail);
+  ucp__free(r->owned);
   ucp__free(r);
 }
 
@@ -571,7 +573,7 @@ static int launch(curl_req *r) {
     r->errbuf = ucp__calloc(1, CURL_ERROR_SIZE);
   }
   if (!r->easy || !r->errbuf) return UCP_E_NOMEM;
-  int rc = build_headers(r);
+  int rc = r->headers ? UCP_OK : build_headers(r);
   if (rc == UCP_OK) rc = configure(r);
   if (rc != UCP_OK) return rc;
   set_phase(r, UCP_PHASE_CONNECTING);
@@ -668,6 +670,32 @@ void ucp__curl_abort(ucp__http_req *req) {
   }
   free_req(r);
   start_waiting(eng);
+}
+
+/* Copy what the request still borrows from its owner: the URL and the pin
+ * (curl copies the URL at launch, but messages and the connect-time check
+ * read them later), and the header lines of a request not launched yet. */
+int ucp__curl_own(ucp__http_req *req) {
+  curl_req *r = (curl_req *)req;
+  if (r->owned) return UCP_OK;
+  size_t ul = strlen(r->base.url) + 1, pl = r->pin_ip ? strlen(r->pin_ip) + 1 : 0;
+  char *o = ucp__malloc(ul + pl);
+  if (!o) return UCP_E_NOMEM;
+  if (!r->headers && build_headers(r) != UCP_OK) {
+    curl_slist_free_all(r->headers);
+    r->headers = NULL;
+    ucp__free(o);
+    return UCP_E_NOMEM;
+  }
+  r->extra_headers = NULL;
+  memcpy(o, r->base.url, ul);
+  r->base.url = o;
+  if (pl) {
+    memcpy(o + ul, r->pin_ip, pl);
+    r->pin_ip = o + ul;
+  }
+  r->owned = o;
+  return UCP_OK;
 }
 
 const char *ucp__curl_header(ucp__http_req *req, const char *name) {

@@ -31,6 +31,7 @@ int ucp__curl_start(ucp_cp *cp, const ucp__http_spec *spec,
                     const ucp__http_sink *sink, void *ctx,
                     ucp__http_req **out);
 void ucp__curl_abort(ucp__http_req *req);
+int ucp__curl_own(ucp__http_req *req);
 const char *ucp__curl_header(ucp__http_req *req, const char *name);
 
 /* `host`, `port` and `path` are the URL's parts (ucp__url_split_plain). */
@@ -38,6 +39,8 @@ int ucp__h1_start(ucp_cp *cp, const ucp__http_spec *spec, const char *host,
                   unsigned port, const char *path, const ucp__http_sink *sink,
                   void *ctx, ucp__http_req **out);
 void ucp__h1_abort(ucp__http_req *req);
+/* For ucp__http_retarget: stop borrowing the old owner's strings. */
+int ucp__h1_own(ucp__http_req *req);
 const char *ucp__h1_header(ucp__http_req *req, const char *name);
 
 #endif
