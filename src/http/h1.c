@@ -469,13 +469,6 @@ static void on_connect(uv_connect_t *cr, int status) {
     return;
   }
   c->connected = 1;
-  int rc = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
-  if (rc != 0) {
-    if (r) req_fail(r, UCP_E_NETWORK, "reading from %s: %s", c->host->name,
-                    uv_strerror(rc));
-    else conn_close(c);
-    return;
-  }
   if (r) conn_send(c);
   else conn_idle(c);
 }
@@ -513,6 +506,11 @@ static void conn_open(h1_req *r) {
   bind_conn(r, c);
   int rc = uv_tcp_connect(&c->connect, &c->tcp,
                           (const struct sockaddr *)&h->addr, on_connect);
+  /* Reading starts with the connect (libuv allows it once the socket
+   * exists): the fd is added to epoll once, for both directions, instead
+   * of re-added after the connect (an EEXIST and a second epoll_ctl). */
+  if (rc == 0)
+    rc = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
   if (rc != 0)
     req_fail(r, UCP_E_CONNECT, "connecting to %s: %s", h->name,
              uv_strerror(rc));
