@@ -118,7 +118,11 @@ UCP_EXTERN int ucp_cp_opts_set_loop(ucp_cp_opts *o, void *uv_loop);
 typedef enum ucp_limit {
   UCP_LIMIT_PENDING_OPS,     /* operations started, not finished: 65536 */
   UCP_LIMIT_HTTP_ACTIVE,     /* HTTP transfers running at once: 64; the
-                                rest wait in order, counted as pending */
+                                rest wait in order, counted as pending.
+                                A request waiting for one of its host's
+                                connections (UCP_LIMIT_HTTP_PER_HOST)
+                                holds no slot (plain http://a.b.c.d URLs;
+                                others go through curl, where it does) */
   UCP_LIMIT_HTTP_PER_HOST,   /* connections per host: 8 */
   UCP_LIMIT_DESC_BYTES,      /* device description body: 1 MiB */
   UCP_LIMIT_HEADER_BYTES,    /* all response headers together: 64 KiB */

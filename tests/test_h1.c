@@ -844,6 +844,49 @@ static void handed_over_request_owns_its_strings(void **state) {
   peer_stop();
 }
 
+/* Requests queued for a host that never answers hold no transfer slot:
+ * with 4 slots and 2 connections per host, 8 requests to a silent device
+ * take 2 slots, and a request to another device goes at once. */
+static void silent_host_does_not_hold_up_others(void **state) {
+  (void)state;
+  uv_loop_t *l = &loop;
+  ucp_cp_opts *o = ucp_cp_opts_new();
+  ucp_cp_opts_set_loop(o, l);
+  ucp_cp_opts_set_limit(o, UCP_LIMIT_HTTP_ACTIVE, 4);
+  ucp_cp_opts_set_limit(o, UCP_LIMIT_HTTP_PER_HOST, 2);
+  ucp_cp *four = NULL;
+  assert_int_equal(ucp_cp_new(o, &four), UCP_OK);
+  ucp_cp_opts_free(o);
+  peer_start(silent_script);
+  peer *silent = P;
+  exchange stuck[8];
+  for (int i = 0; i < 8; i++) {
+    ucp__http_spec spec = {.method = "GET", .url = peer_url("/never")};
+    memset(&stuck[i], 0, sizeof stuck[i]);
+    assert_int_equal(ucp__http_start(four, &spec, &sink, &stuck[i], &stuck[i].req),
+                     UCP_OK);
+  }
+  for (int i = 0; i < 100; i++) {
+    uv_run(&loop, UV_RUN_NOWAIT);
+    sleep_ms(1);
+  }
+  assert_int_equal(ucp_cp_counter(four, UCP_COUNTER_HTTP_ACTIVE), 2);
+  peer_start(keepalive_script);
+  exchange other;
+  ucp__http_spec spec = {.method = "GET", .url = peer_url("/now")};
+  memset(&other, 0, sizeof other);
+  assert_int_equal(ucp__http_start(four, &spec, &sink, &other, &other.req), UCP_OK);
+  run_until(&other, 1, 5000);
+  assert_int_equal(other.o.status, UCP_OK);
+  for (int i = 0; i < 8; i++) assert_int_equal(stuck[i].done, 0);
+  for (int i = 0; i < 8; i++) ucp__http_abort(stuck[i].req);
+  assert_int_equal(ucp_cp_counter(four, UCP_COUNTER_HTTP_ACTIVE), 0);
+  ucp_cp_free(four);
+  peer_stop();
+  P = silent;
+  peer_stop();
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(sequential_requests_reuse_one_connection),
@@ -867,6 +910,7 @@ int main(void) {
       cmocka_unit_test(queue_wait_is_not_connect_time),
       cmocka_unit_test(huge_quiet_limit_does_not_wrap),
       cmocka_unit_test(handed_over_request_owns_its_strings),
+      cmocka_unit_test(silent_host_does_not_hold_up_others),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

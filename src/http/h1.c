@@ -13,7 +13,11 @@
  * (beyond UCP_LIMIT_HTTP_ACTIVE), its host's queue (beyond
  * UCP_LIMIT_HTTP_PER_HOST connections), on a connection, or on the reap
  * list (failed; on_done runs from the engine's idle handle, never inside
- * the call that failed it). Hosts are freed only by a sweep when a new one
+ * the call that failed it). A request holds one of UCP_LIMIT_HTTP_ACTIVE
+ * slots only while it is on a connection: requests queued for a busy or
+ * dead host do not hold up the others. A host that could start a request
+ * but finds no free slot waits in the engine's `ready` list, served before
+ * the FIFO when a slot frees. Hosts are freed only by a sweep when a new one
  * is made, so a host pointer stays valid through any callback. */
 #include <arpa/inet.h>
 #include <http_parser.h>
@@ -104,7 +108,9 @@ struct h1_host {
   h1_conn *idle;
   req_list pending;
   int kicking;                 /* inside host_kick: nested calls return */
+  int in_ready;                /* in the engine's ready list */
   h1_host *next;
+  h1_host *ready_next;
 };
 
 struct h1_engine {
@@ -113,6 +119,7 @@ struct h1_engine {
   h1_host *hosts[HOST_BUCKETS];
   size_t nhosts;
   req_list fifo, reap;
+  h1_host *ready_head, *ready_tail; /* hosts waiting for a free slot */
   h1_conn *all;
   h1_conn *lru_head, *lru_tail;
   size_t nidle, active, handles;
@@ -177,6 +184,17 @@ static void req_free(h1_req *r) {
   ucp__free(r);
 }
 
+static size_t slot_limit(h1_engine *eng) {
+  return ucp__cp_limit(eng->cp, UCP_LIMIT_HTTP_ACTIVE);
+}
+
+static void take_slot(h1_req *r) {
+  if (r->counted) return;
+  r->counted = 1;
+  r->eng->active++;
+  ucp__cp_counter_add(r->eng->cp, UCP_COUNTER_HTTP_ACTIVE, 1);
+}
+
 static void release_slot(h1_req *r) {
   if (!r->counted) return;
   r->counted = 0;
@@ -233,6 +251,7 @@ static void req_fail(h1_req *r, int code, const char *fmt, ...) {
   }
   if (!r->err) r->err = code;
   if (r->where == R_HOST_FIFO) list_unlink(&r->host->pending, r);
+  release_slot(r); /* the reaper gives it away (engine_kick) */
   req_detach(r, 0);
   list_push(&eng->reap, r, R_REAP);
   uv_idle_start(&eng->reaper, on_reap);
@@ -241,8 +260,8 @@ static void req_fail(h1_req *r, int code, const char *fmt, ...) {
 /* Success: called from the read callback once the response is complete. */
 static void req_done(h1_req *r, int reusable) {
   h1_engine *eng = r->eng;
+  release_slot(r); /* first: the connection's next request may take it */
   req_detach(r, reusable);
-  release_slot(r);
   report(r, UCP_OK);
   req_free(r);
   engine_kick(eng);
@@ -526,12 +545,6 @@ static void conn_idle(h1_conn *c) {
     conn_close(c);
     return;
   }
-  if (h->pending.head && !h->pending.head->retried) {
-    h1_req *r = h->pending.head;
-    list_unlink(&h->pending, r);
-    bind_conn(r, c);
-    return;
-  }
   c->idle_since = now_ms(eng);
   c->in_idle = 1;
   c->hnext = h->idle;
@@ -543,32 +556,54 @@ static void conn_idle(h1_conn *c) {
   eng->lru_tail = c;
   eng->nidle++;
   conn_arm(c);
-  if (eng->nidle > ucp__cp_limit(eng->cp, UCP_LIMIT_HTTP_ACTIVE))
-    conn_close(eng->lru_head);
-  else if (h->pending.head) /* a retry: host_kick makes room for it */
-    host_kick(h);
+  if (h->pending.head) host_kick(h); /* may take it at once */
+  if (eng->nidle > slot_limit(eng)) conn_close(eng->lru_head);
 }
 
-/* Start what the host's queue holds while it has connections to give. */
+static void ready_push(h1_engine *eng, h1_host *h) {
+  if (h->in_ready) return;
+  h->in_ready = 1;
+  h->ready_next = NULL;
+  if (eng->ready_tail) eng->ready_tail->ready_next = h;
+  else eng->ready_head = h;
+  eng->ready_tail = h;
+}
+
+static h1_host *ready_pop(h1_engine *eng) {
+  h1_host *h = eng->ready_head;
+  if (!h) return NULL;
+  eng->ready_head = h->ready_next;
+  if (!eng->ready_head) eng->ready_tail = NULL;
+  h->in_ready = 0;
+  return h;
+}
+
+/* Start what the host's queue holds while it has connections to give and
+ * a slot for each (a retry keeps the slot it has). */
 static void host_kick(h1_host *h) {
-  h1_engine *eng;
-  if (h->kicking) return; /* the outer call's loop looks again */
+  if (h->kicking || !h->pending.head) return; /* the outer loop looks again */
+  h1_engine *eng = h->pending.head->eng;
   h->kicking = 1;
   while (h->pending.head) {
     h1_req *r = h->pending.head;
-    eng = r->eng;
+    int room = h->nconns < ucp__cp_limit(eng->cp, UCP_LIMIT_HTTP_PER_HOST);
+    if (!(h->idle && !r->retried) && !room) {
+      if (!h->idle) break; /* busy: a connection that frees kicks again */
+      conn_close(h->idle); /* a retry wants a new connection: make room */
+      continue;
+    }
+    if (!r->counted && eng->active >= slot_limit(eng)) {
+      ready_push(eng, h);
+      break;
+    }
+    take_slot(r);
+    list_unlink(&h->pending, r);
     if (h->idle && !r->retried) {
       h1_conn *c = h->idle;
       idle_unlink(c);
-      list_unlink(&h->pending, r);
       bind_conn(r, c);
-    } else if (h->nconns < ucp__cp_limit(eng->cp, UCP_LIMIT_HTTP_PER_HOST)) {
-      list_unlink(&h->pending, r);
-      conn_open(r);
-    } else if (h->idle) { /* a retry wants a new connection: make room */
-      conn_close(h->idle);
     } else {
-      break;
+      conn_open(r);
     }
   }
   h->kicking = 0;
@@ -585,7 +620,7 @@ static void hosts_sweep(h1_engine *eng) {
   for (unsigned b = 0; b < HOST_BUCKETS; b++)
     for (h1_host **pp = &eng->hosts[b]; *pp;) {
       h1_host *h = *pp;
-      if (!h->nconns && !h->pending.head) {
+      if (!h->nconns && !h->pending.head && !h->in_ready) {
         *pp = h->next;
         ucp__free(h);
         eng->nhosts--;
@@ -631,12 +666,10 @@ static void on_reap(uv_idle_t *hd) {
 
 /* -------------------------------------------------------- engine */
 
-/* Give requests of the FIFO a transfer slot. */
+/* A request leaves the FIFO for its host's queue (the host gives it a
+ * connection and a slot, or keeps it until it can). */
 static void launch(h1_req *r) {
   h1_engine *eng = r->eng;
-  r->counted = 1;
-  eng->active++;
-  ucp__cp_counter_add(eng->cp, UCP_COUNTER_HTTP_ACTIVE, 1);
   if (!r->head && build_head(r) != UCP_OK) {
     req_fail(r, UCP_E_NOMEM, "out of memory for the request");
     return;
@@ -650,8 +683,11 @@ static void launch(h1_req *r) {
   host_kick(r->host);
 }
 
+/* Free slots go to hosts that wait for one, then to the FIFO. */
 static void engine_kick(h1_engine *eng) {
-  size_t limit = ucp__cp_limit(eng->cp, UCP_LIMIT_HTTP_ACTIVE);
+  size_t limit = slot_limit(eng);
+  while (eng->ready_head && eng->active < limit && !eng->closing)
+    host_kick(ready_pop(eng));
   while (eng->fifo.head && eng->active < limit && !eng->closing) {
     h1_req *r = eng->fifo.head;
     list_unlink(&eng->fifo, r);
@@ -696,6 +732,7 @@ static void engine_close(void *ext) {
       ucp__free(h);
       h = next;
     }
+  eng->ready_head = eng->ready_tail = NULL;
   uv_idle_stop(&eng->reaper);
   uv_close((uv_handle_t *)&eng->reaper, on_reaper_closed);
 }
@@ -863,7 +900,7 @@ int ucp__h1_start(ucp_cp *cp, const ucp__http_spec *spec, const char *host,
     req_fail(r, UCP_E_POLICY, NULL);
     return UCP_OK;
   }
-  if (eng->active < ucp__cp_limit(cp, UCP_LIMIT_HTTP_ACTIVE) && !eng->fifo.head) {
+  if (eng->active < slot_limit(eng) && !eng->fifo.head && !eng->ready_head) {
     launch(r);
   } else {
     list_push(&eng->fifo, r, R_ENGINE_FIFO);
