@@ -596,6 +596,11 @@ static void host_kick(h1_host *h) {
       ready_push(eng, h);
       break;
     }
+    /* Written only now: a queued request holds no buffer. */
+    if (!r->head && build_head(r) != UCP_OK) {
+      req_fail(r, UCP_E_NOMEM, "out of memory for the request");
+      continue;
+    }
     take_slot(r);
     list_unlink(&h->pending, r);
     if (h->idle && !r->retried) {
@@ -670,10 +675,6 @@ static void on_reap(uv_idle_t *hd) {
  * connection and a slot, or keeps it until it can). */
 static void launch(h1_req *r) {
   h1_engine *eng = r->eng;
-  if (!r->head && build_head(r) != UCP_OK) {
-    req_fail(r, UCP_E_NOMEM, "out of memory for the request");
-    return;
-  }
   r->host = host_get(eng, &r->addr);
   if (!r->host) {
     req_fail(r, UCP_E_NOMEM, "out of memory for a host record");
