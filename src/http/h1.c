@@ -535,9 +535,9 @@ static void conn_open(h1_req *r) {
              uv_strerror(rc));
 }
 
-/* A connection free for the next exchange: to a request of its host that
- * waits for one, else into the idle lists (the oldest idle one closes when
- * there are more than UCP_LIMIT_HTTP_ACTIVE). */
+/* A connection free for the next exchange: into the idle lists, from
+ * which a request of its host that waits takes it at once (host_kick); the
+ * oldest idle one closes when there are more than UCP_LIMIT_HTTP_ACTIVE. */
 static void conn_idle(h1_conn *c) {
   h1_engine *eng = c->eng;
   h1_host *h = c->host;
@@ -682,6 +682,7 @@ static void launch(h1_req *r) {
   }
   list_push(&r->host->pending, r, R_HOST_FIFO);
   host_kick(r->host);
+  if (r->where == R_HOST_FIFO) set_phase(r, UCP_PHASE_QUEUED);
 }
 
 /* Free slots go to hosts that wait for one, then to the FIFO. */
