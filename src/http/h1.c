@@ -660,8 +660,7 @@ static void on_reap(uv_idle_t *hd) {
   h1_engine *eng = hd->data;
   while (eng->reap.head) {
     h1_req *r = eng->reap.head;
-    list_unlink(&eng->reap, r);
-    release_slot(r);
+    list_unlink(&eng->reap, r); /* its slot went back in req_fail */
     report(r, r->err);
     req_free(r);
   }

@@ -70,34 +70,35 @@ static size_t dotted_quad(const char *s) {
  * URL handle (the start call's hot path). The grammar is strict enough
  * that curl reads the same host from it: a canonical IPv4 literal, no '@',
  * '%' or '\\', plain path characters only. Anything else is decided by
- * curl_url. Returns 1 and the host when it matches. */
-static int plain_http_url(const char *url, char *host, size_t hostlen) {
+ * curl_url. Returns 1 with the host, the port (80 when none) and the path
+ * ("" or from the '/') when it matches. */
+static int plain_http_url(const char *url, char *host, size_t hostlen,
+                          unsigned *port, const char **path) {
   if (strncasecmp(url, "http://", 7) != 0) return 0;
   const char *h = url + 7, *e = h + dotted_quad(h);
   if (e == h || (size_t)(e - h) >= hostlen) return 0;
   const char *p = e;
+  int n = 80;
   if (*p == ':') {
     const char *d = ++p;
     while (*p >= '0' && *p <= '9' && p - d < 5) p++;
-    if (p == d || atoi(d) > 65535 || atoi(d) == 0) return 0;
+    n = atoi(d);
+    if (p == d || n > 65535 || n == 0) return 0;
   }
   if (*p && *p != '/') return 0;
   for (const char *c = p; *c; c++)
     if (!plain_char((unsigned char)*c)) return 0;
   memcpy(host, h, (size_t)(e - h));
   host[e - h] = '\0';
+  *port = (unsigned)n;
+  *path = p;
   return 1;
 }
 
 int ucp__url_split_plain(const char *url, char *host, size_t hostlen,
                          unsigned *port, const char **path) {
-  if (!url || strlen(url) > UCP__URL_MAX) return 0;
-  if (!plain_http_url(url, host, hostlen)) return 0;
-  const char *p = url + 7 + strlen(host);
-  *port = 80;
-  if (*p == ':') *port = (unsigned)strtoul(p + 1, (char **)&p, 10);
-  *path = p;
-  return 1;
+  return url && strlen(url) <= UCP__URL_MAX &&
+         plain_http_url(url, host, hostlen, port, path);
 }
 
 int ucp__url_check_http(const char *url, char *host, size_t hostlen,
@@ -107,7 +108,9 @@ int ucp__url_check_http(const char *url, char *host, size_t hostlen,
     *why = "URL longer than 2048 bytes";
     return UCP_E_URL;
   }
-  if (plain_http_url(url, host, hostlen)) return UCP_OK;
+  unsigned port;
+  const char *path;
+  if (plain_http_url(url, host, hostlen, &port, &path)) return UCP_OK;
   ucp__curl_init_once();
   CURLU *u = curl_url();
   if (!u) return UCP_E_NOMEM;
