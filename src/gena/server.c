@@ -49,6 +49,7 @@ typedef struct ucp__evt_unsub {
   struct ucp__evt_unsub *next;
   srv *s;
   ucp__http_req *req; /* UNSUBSCRIBE, or an adopted SUBSCRIBE */
+  int sent;            /* the UNSUBSCRIBE went out whole: not sent again */
   const char *headers[2];
   char sid_header[140];
   char pin[48];
@@ -353,7 +354,15 @@ static void unsub_done(void *ctx, const ucp__http_outcome *o) {
   if (!u->s->closing && o->status != UCP_E_NOMEM) unsub_free(u);
 }
 
-static const ucp__http_sink unsub_sink = {NULL, NULL, NULL, unsub_done};
+static void unsub_progress(void *ctx, int phase, uint64_t now,
+                           uint64_t total) {
+  unsub *u = ctx;
+  (void)now, (void)total;
+  if (phase >= UCP_PHASE_WAITING) u->sent = 1;
+}
+
+static const ucp__http_sink unsub_sink = {NULL, NULL, unsub_progress,
+                                          unsub_done};
 
 static size_t discard(char *p, size_t size, size_t n, void *user) {
   (void)p, (void)user;
@@ -361,7 +370,9 @@ static size_t discard(char *p, size_t size, size_t n, void *user) {
 }
 
 /* At teardown the HTTP engine is gone: send what is left with a private
- * curl multi handle, every request at once, for at most one second. */
+ * curl multi handle, every request at once, for at most one second. One
+ * the engine had written whole is not sent again (the device has it; a
+ * second one would only get 412). */
 static void unsub_flush(srv *s) {
   CURLM *m = curl_multi_init();
   CURL *easies[256];
@@ -369,6 +380,7 @@ static void unsub_flush(srv *s) {
   int n = 0;
   for (unsub *u = s->unsubs; u && m && n < 256; u = u->next) {
     if (!u->sid_header[0]) continue; /* an adopted SUBSCRIBE, unanswered */
+    if (u->sent) continue;
     CURL *e = curl_easy_init();
     struct curl_slist *l = curl_slist_append(NULL, u->sid_header);
     if (!e || !l) {
