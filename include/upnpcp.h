@@ -111,18 +111,27 @@ UCP_EXTERN ucp_cp_opts *ucp_cp_opts_new(void);
 UCP_EXTERN void ucp_cp_opts_free(ucp_cp_opts *o);
 /** Attach to the caller's libuv loop (a `uv_loop_t *`, passed as void * so
  *  this header does not need uv.h). Callbacks then run on the thread that
- *  runs that loop. Default: the control point runs its own loop thread. */
+ *  runs that loop. Default: the control point runs its own loop thread,
+ *  which starts with SIGPIPE blocked. On a loop of the caller's, requests
+ *  are sent with MSG_NOSIGNAL, but the rest of a request the socket did not
+ *  take at once goes through libuv, which (like libuv everywhere) can raise
+ *  SIGPIPE if the device resets the connection in between: ignore or
+ *  block SIGPIPE in that thread, as libuv asks of every program. */
 UCP_EXTERN int ucp_cp_opts_set_loop(ucp_cp_opts *o, void *uv_loop);
 
 /** Configurable bounds (CONTRACT §7). Each has a safe default. */
 typedef enum ucp_limit {
   UCP_LIMIT_PENDING_OPS,     /* operations started, not finished: 65536 */
   UCP_LIMIT_HTTP_ACTIVE,     /* HTTP transfers running at once: 64; the
-                                rest wait in order, counted as pending.
-                                A request waiting for one of its host's
-                                connections (UCP_LIMIT_HTTP_PER_HOST)
-                                holds no slot (plain http://a.b.c.d URLs;
-                                others go through curl, where it does) */
+                                rest wait, counted as pending. Plain
+                                http://a.b.c.d URLs: in order per host,
+                                free slots going round the hosts that
+                                wait, one request per turn; a request
+                                waiting for one of its host's connections
+                                (UCP_LIMIT_HTTP_PER_HOST) holds no slot.
+                                Others go through curl: in order of start,
+                                and a request waiting for its host's
+                                connection does hold a slot */
   UCP_LIMIT_HTTP_PER_HOST,   /* connections per host: 8 */
   UCP_LIMIT_DESC_BYTES,      /* device description body: 1 MiB */
   UCP_LIMIT_HEADER_BYTES,    /* all response headers together: 64 KiB */

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -254,6 +256,35 @@ static void counters_add_up(void **state) {
   for (int i = 0; i < 4; i++) probe_destroy(&p[i]);
 }
 
+static atomic_int g_pipe_blocked = -1;
+
+static void mask_cb(uint64_t id, const ucp_result *r, void *user) {
+  (void)id, (void)r, (void)user;
+  sigset_t now;
+  pthread_sigmask(SIG_BLOCK, NULL, &now);
+  atomic_store(&g_pipe_blocked, sigismember(&now, SIGPIPE));
+}
+
+/* The library's own loop thread runs with SIGPIPE blocked (a write to a
+ * device that reset the connection fails with EPIPE, the application
+ * lives), and the creating thread's mask is left as it was. */
+static void loop_thread_blocks_sigpipe(void **state) {
+  (void)state;
+  sigset_t before, after;
+  pthread_sigmask(SIG_BLOCK, NULL, &before);
+  assert_false(sigismember(&before, SIGPIPE));
+  ucp_cp *cp;
+  assert_int_equal(ucp_cp_new(NULL, &cp), UCP_OK);
+  pthread_sigmask(SIG_BLOCK, NULL, &after);
+  assert_false(sigismember(&after, SIGPIPE));
+  uint64_t id;
+  assert_int_equal(ucp_load_description(cp, sim_url(sim, "/desc.xml"), NULL,
+                                        mask_cb, NULL, &id), UCP_OK);
+  for (int i = 0; i < 250 && atomic_load(&g_pipe_blocked) < 0; i++) sleep_ms(20);
+  assert_int_equal(atomic_load(&g_pipe_blocked), 1);
+  ucp_cp_free(cp);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(destroy_with_10000_pending),
@@ -263,6 +294,7 @@ int main(void) {
       cmocka_unit_test(fd_count_stable_over_1000_cycles),
       cmocka_unit_test(cancel_waits_for_running_callback),
       cmocka_unit_test(counters_add_up),
+      cmocka_unit_test(loop_thread_blocks_sigpipe),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -2,6 +2,7 @@
  * cancel and teardown. The rules implemented here are CONTRACT.md §1-§3
  * and §6; docs/architecture.md tells the life of one request. */
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -82,6 +83,20 @@ static void init_state(ucp_cp *cp, const ucp_cp_opts *o) {
   memcpy(cp->deadline_defaults, o->deadlines, sizeof cp->deadline_defaults);
 }
 
+/* The loop thread starts with SIGPIPE blocked (a thread inherits its
+ * creator's mask): a write to a device that reset the connection then
+ * fails with EPIPE instead of killing the application. The caller's own
+ * mask is left as it was. */
+static int start_loop_thread(ucp_cp *cp) {
+  sigset_t pipe, old;
+  sigemptyset(&pipe);
+  sigaddset(&pipe, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe, &old);
+  int rc = uv_thread_create(&cp->thread, loop_thread_main, cp);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  return rc;
+}
+
 int ucp_cp_new(const ucp_cp_opts *opts, ucp_cp **out) {
   if (!out) return UCP_E_INVALIDARG;
   *out = NULL;
@@ -99,10 +114,7 @@ int ucp_cp_new(const ucp_cp_opts *opts, ucp_cp **out) {
   cp->loop = cp->own_thread ? &cp->own_loop : opts->loop;
   if (cp->own_thread && uv_loop_init(cp->loop) != 0) goto fail_loop;
   if (init_handles(cp) != UCP_OK) goto fail_handles;
-  if (cp->own_thread) {
-    if (uv_thread_create(&cp->thread, loop_thread_main, cp) != 0)
-      goto fail_thread;
-  }
+  if (cp->own_thread && start_loop_thread(cp) != 0) goto fail_thread;
   *out = cp;
   return UCP_OK;
 

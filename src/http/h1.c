@@ -19,12 +19,15 @@
  * but finds no free slot waits in the engine's `ready` list, served before
  * the FIFO when a slot frees. Hosts are freed only by a sweep when a new one
  * is made, so a host pointer stays valid through any callback. */
+#include <errno.h>
 #include <arpa/inet.h>
 #include <http_parser.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <uv.h>
 
 #include "../core/mem.h"
@@ -44,7 +47,7 @@ typedef struct h1_host h1_host;
 typedef struct h1_conn h1_conn;
 typedef struct h1_req h1_req;
 
-enum req_where { R_NONE, R_ENGINE_FIFO, R_HOST_FIFO, R_CONN, R_REAP };
+enum req_where { R_NONE, R_HOST_FIFO, R_CONN, R_REAP };
 
 typedef struct req_list {
   h1_req *head, *tail;
@@ -118,7 +121,7 @@ struct h1_engine {
   uv_idle_t reaper;
   h1_host *hosts[HOST_BUCKETS];
   size_t nhosts;
-  req_list fifo, reap;
+  req_list reap;
   h1_host *ready_head, *ready_tail; /* hosts waiting for a free slot */
   h1_conn *all;
   h1_conn *lru_head, *lru_tail;
@@ -218,6 +221,7 @@ static void on_reap(uv_idle_t *hd);
 static int build_head(h1_req *r);
 static void conn_close(h1_conn *c);
 static void conn_idle(h1_conn *c);
+static void ready_push(h1_engine *eng, h1_host *h);
 
 /* Take the request off its connection: the connection is kept for the next
  * exchange or closed. */
@@ -282,6 +286,7 @@ static void on_conn_handle_closed(uv_handle_t *hd) {
 }
 
 static void host_kick(h1_host *h);
+static void host_turn(h1_host *h);
 
 static void conn_close(h1_conn *c) {
   if (c->closing) return;
@@ -295,7 +300,7 @@ static void conn_close(h1_conn *c) {
   uv_timer_stop(&c->timer);
   uv_close((uv_handle_t *)&c->tcp, on_conn_handle_closed);
   uv_close((uv_handle_t *)&c->timer, on_conn_handle_closed);
-  if (!eng->closing) host_kick(c->host);
+  if (!eng->closing) host_turn(c->host);
 }
 
 static void on_conn_timer(uv_timer_t *t);
@@ -429,7 +434,27 @@ static void on_write(uv_write_t *w, int status) {
   if (r->phase < UCP_PHASE_WAITING) set_phase(r, UCP_PHASE_WAITING);
 }
 
-/* The request goes out with one writev when the socket takes it all. */
+/* One sendmsg with MSG_NOSIGNAL (uv_try_write's writev would raise
+ * SIGPIPE on a reset connection, killing an application that runs its own
+ * loop and does not ignore the signal). Nothing else is queued on the
+ * stream when it runs. Bytes written, or a negative libuv error. */
+static int send_now(h1_conn *c, uv_buf_t *b, unsigned nb) {
+  uv_os_fd_t fd;
+  if (uv_fileno((uv_handle_t *)&c->tcp, &fd) != 0) return UV_EBADF;
+  struct iovec iov[2];
+  for (unsigned i = 0; i < nb; i++)
+    iov[i] = (struct iovec){.iov_base = b[i].base, .iov_len = b[i].len};
+  struct msghdr m = {.msg_iov = iov, .msg_iovlen = nb};
+  ssize_t n;
+  do n = sendmsg(fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+  while (n < 0 && errno == EINTR);
+  if (n >= 0) return (int)n;
+  return errno == EAGAIN || errno == EWOULDBLOCK ? UV_EAGAIN : -errno;
+}
+
+/* The request goes out with one sendmsg when the socket takes it all; the
+ * rest, if any, through uv_write (on the library's own loop thread SIGPIPE
+ * is blocked; see ucp_cp_opts_set_loop for a loop of the caller's). */
 static void conn_send(h1_conn *c) {
   h1_req *r = c->req;
   uv_buf_t b[2] = {uv_buf_init(r->head, (unsigned)r->head_len),
@@ -437,7 +462,7 @@ static void conn_send(h1_conn *c) {
   unsigned nb = r->body_len ? 2 : 1;
   size_t total = r->head_len + r->body_len;
   set_phase(r, UCP_PHASE_SENDING);
-  int n = uv_try_write((uv_stream_t *)&c->tcp, b, nb);
+  int n = send_now(c, b, nb);
   if (n == (int)total) {
     set_phase(r, UCP_PHASE_WAITING);
     return;
@@ -556,7 +581,7 @@ static void conn_idle(h1_conn *c) {
   eng->lru_tail = c;
   eng->nidle++;
   conn_arm(c);
-  if (h->pending.head) host_kick(h); /* may take it at once */
+  host_turn(h); /* its host's next request may take it at once */
   if (eng->nidle > slot_limit(eng)) conn_close(eng->lru_head);
 }
 
@@ -579,12 +604,19 @@ static h1_host *ready_pop(h1_engine *eng) {
 }
 
 /* Start what the host's queue holds while it has connections to give and
- * a slot for each (a retry keeps the slot it has). */
-static void host_kick(h1_host *h) {
-  if (h->kicking || !h->pending.head) return; /* the outer loop looks again */
+ * a slot for each (a retry keeps the slot it has), at most `turn` requests
+ * (0: no limit). 1 when it stopped at `turn` with requests left. */
+static int host_kick_n(h1_host *h, unsigned turn) {
+  if (h->kicking || !h->pending.head) return 0; /* the outer loop looks again */
   h1_engine *eng = h->pending.head->eng;
+  unsigned started = 0;
+  int more = 0;
   h->kicking = 1;
   while (h->pending.head) {
+    if (turn && started == turn) {
+      more = 1;
+      break;
+    }
     h1_req *r = h->pending.head;
     int room = h->nconns < ucp__cp_limit(eng->cp, UCP_LIMIT_HTTP_PER_HOST);
     if (!(h->idle && !r->retried) && !room) {
@@ -603,6 +635,7 @@ static void host_kick(h1_host *h) {
     }
     take_slot(r);
     list_unlink(&h->pending, r);
+    started++;
     if (h->idle && !r->retried) {
       h1_conn *c = h->idle;
       idle_unlink(c);
@@ -612,6 +645,25 @@ static void host_kick(h1_host *h) {
     }
   }
   h->kicking = 0;
+  return more;
+}
+
+static void host_kick(h1_host *h) { (void)host_kick_n(h, 0); }
+
+/* `h` has something to start (a request came, or a connection of its
+ * freed or closed). When other hosts wait for a slot, `h` takes its turn
+ * behind them: slots go round the hosts, one request per turn, so a
+ * device with a long queue does not keep every slot to itself. A retry
+ * holds its slot and goes at once. */
+static void host_turn(h1_host *h) {
+  if (!h->pending.head) return;
+  h1_engine *eng = h->pending.head->eng;
+  if (!eng->ready_head || h->pending.head->counted) {
+    host_kick(h);
+    return;
+  }
+  ready_push(eng, h);
+  engine_kick(eng);
 }
 
 /* ---------------------------------------------------------------- hosts */
@@ -670,8 +722,8 @@ static void on_reap(uv_idle_t *hd) {
 
 /* -------------------------------------------------------- engine */
 
-/* A request leaves the FIFO for its host's queue (the host gives it a
- * connection and a slot, or keeps it until it can). */
+/* A new request joins its host's queue (the host gives it a connection
+ * and a slot, or keeps it until it can). */
 static void launch(h1_req *r) {
   h1_engine *eng = r->eng;
   r->host = host_get(eng, &r->addr);
@@ -680,19 +732,17 @@ static void launch(h1_req *r) {
     return;
   }
   list_push(&r->host->pending, r, R_HOST_FIFO);
-  host_kick(r->host);
+  host_turn(r->host);
   if (r->where == R_HOST_FIFO) set_phase(r, UCP_PHASE_QUEUED);
 }
 
-/* Free slots go to hosts that wait for one, then to the FIFO. */
+/* Free slots go round the hosts that wait for one, a request each. Ends:
+ * every turn takes a slot or a request, or drops a host from the list. */
 static void engine_kick(h1_engine *eng) {
   size_t limit = slot_limit(eng);
-  while (eng->ready_head && eng->active < limit && !eng->closing)
-    host_kick(ready_pop(eng));
-  while (eng->fifo.head && eng->active < limit && !eng->closing) {
-    h1_req *r = eng->fifo.head;
-    list_unlink(&eng->fifo, r);
-    launch(r);
+  while (eng->ready_head && eng->active < limit && !eng->closing) {
+    h1_host *h = ready_pop(eng);
+    if (host_kick_n(h, 1)) ready_push(eng, h);
   }
 }
 
@@ -715,7 +765,6 @@ static void engine_close(void *ext) {
   h1_engine *eng = ext;
   eng->closing = 1;
   /* Every op was released before this runs; drop stragglers anyway. */
-  free_list(&eng->fifo);
   free_list(&eng->reap);
   while (eng->all) {
     h1_conn *c = eng->all;
@@ -901,12 +950,7 @@ int ucp__h1_start(ucp_cp *cp, const ucp__http_spec *spec, const char *host,
     req_fail(r, UCP_E_POLICY, NULL);
     return UCP_OK;
   }
-  if (eng->active < slot_limit(eng) && !eng->fifo.head && !eng->ready_head) {
-    launch(r);
-  } else {
-    list_push(&eng->fifo, r, R_ENGINE_FIFO);
-    set_phase(r, UCP_PHASE_QUEUED);
-  }
+  launch(r);
   return UCP_OK;
 }
 
@@ -914,7 +958,6 @@ void ucp__h1_abort(ucp__http_req *req) {
   h1_req *r = (h1_req *)req;
   h1_engine *eng = r->eng;
   switch (r->where) {
-    case R_ENGINE_FIFO: list_unlink(&eng->fifo, r); break;
     case R_HOST_FIFO: list_unlink(&r->host->pending, r); break;
     case R_REAP: list_unlink(&eng->reap, r); break;
     case R_CONN: req_detach(r, 0); break;
