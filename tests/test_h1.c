@@ -5,12 +5,17 @@
  * bytes after the response, a malformed status line, silence), plus
  * keep-alive reuse, the per-host connection limit and address pinning.
  * The test thread is the loop thread (a caller's loop). */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* RTLD_NEXT */
+#endif
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 #include <arpa/inet.h>
+#include <dlfcn.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -928,6 +933,98 @@ static void busy_host_does_not_starve_another(void **state) {
   peer_stop();
 }
 
+/* sendmsg, interposed: fails once with EPIPE on a connection to the port
+ * in fail_port (the engine's first write on a kept-alive connection that
+ * died), then passes everything to the real one. */
+static atomic_int fail_port;
+
+ssize_t sendmsg(int fd, const struct msghdr *m, int flags) {
+  static ssize_t (*real)(int, const struct msghdr *, int);
+  if (!real) real = (ssize_t(*)(int, const struct msghdr *, int))dlsym(RTLD_NEXT, "sendmsg");
+  int fp = atomic_load(&fail_port);
+  struct sockaddr_in a;
+  socklen_t al = sizeof a;
+  if (fp && getpeername(fd, (struct sockaddr *)&a, &al) == 0 &&
+      ntohs(a.sin_port) == fp && atomic_exchange(&fail_port, 0) == fp) {
+    errno = EPIPE;
+    return -1;
+  }
+  return real(fd, m, flags);
+}
+
+static ucp_cp *limited_cp(int active, int per_host) {
+  ucp_cp_opts *o = ucp_cp_opts_new();
+  ucp_cp_opts_set_loop(o, &loop);
+  ucp_cp_opts_set_limit(o, UCP_LIMIT_HTTP_ACTIVE, active);
+  ucp_cp_opts_set_limit(o, UCP_LIMIT_HTTP_PER_HOST, per_host);
+  ucp_cp *c = NULL;
+  assert_int_equal(ucp_cp_new(o, &c), UCP_OK);
+  ucp_cp_opts_free(o);
+  return c;
+}
+
+static void go(ucp_cp *c, exchange *x, const char *path) {
+  ucp__http_spec spec = {.method = "GET", .url = peer_url(path)};
+  memset(x, 0, sizeof *x);
+  assert_int_equal(ucp__http_start(c, &spec, &sink, x, &x->req), UCP_OK);
+}
+
+/* One slot. The kept-alive connection dies under r2 while r3 of the same
+ * host waits for the slot: the retry of r2, holding the slot, goes first
+ * (queued behind r3 it waited forever for its own slot). */
+static void retry_goes_before_queued_requests(void **state) {
+  (void)state;
+  ucp_cp *one = limited_cp(1, 2);
+  peer_start(stale_script);
+  exchange x[3];
+  go(one, &x[0], "/first");
+  run_until(x, 1, 5000);
+  assert_int_equal(x[0].o.status, UCP_OK);
+  go(one, &x[1], "/second");
+  go(one, &x[2], "/third");
+  run_until(&x[1], 2, 5000);
+  int ok = x[1].done && x[2].done && x[1].o.status == UCP_OK &&
+           x[2].o.status == UCP_OK;
+  for (int i = 1; i < 3; i++)
+    if (!x[i].done) ucp__http_abort(x[i].req);
+  ucp_cp_free(one);
+  peer_stop();
+  assert_true(ok);
+}
+
+/* One slot. Host a's turn comes round; the write on its kept-alive
+ * connection fails at once (EPIPE), so the request is retried inside that
+ * turn: the retry still goes (it holds the slot; it is not a new turn). */
+static void send_failure_inside_a_turn_is_retried(void **state) {
+  (void)state;
+  ucp_cp *one = limited_cp(1, 2);
+  peer_start(keepalive_script);
+  peer *a = P;
+  exchange r1, r2, rb;
+  go(one, &r1, "/a1");
+  run_until(&r1, 1, 5000);
+  assert_int_equal(r1.o.status, UCP_OK);
+  peer_start(close_header_script);
+  peer *b = P;
+  go(one, &rb, "/b"); /* takes the slot; a waits in the ready list */
+  P = a;
+  go(one, &r2, "/a2");
+  atomic_store(&fail_port, a->port);
+  run_until(&rb, 1, 5000);
+  run_until(&r2, 1, 5000);
+  int consumed = atomic_load(&fail_port) == 0;
+  int ok = r2.done && r2.o.status == UCP_OK;
+  if (!r2.done) ucp__http_abort(r2.req);
+  atomic_store(&fail_port, 0);
+  ucp_cp_free(one);
+  peer_stop();
+  P = b;
+  peer_stop();
+  assert_int_equal(rb.o.status, UCP_OK);
+  assert_true(consumed); /* the failure did happen */
+  assert_true(ok);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(sequential_requests_reuse_one_connection),
@@ -953,6 +1050,8 @@ int main(void) {
       cmocka_unit_test(handed_over_request_owns_its_strings),
       cmocka_unit_test(silent_host_does_not_hold_up_others),
       cmocka_unit_test(busy_host_does_not_starve_another),
+      cmocka_unit_test(retry_goes_before_queued_requests),
+      cmocka_unit_test(send_failure_inside_a_turn_is_retried),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -9,16 +9,16 @@
  * exchange itself (docs/benchmarks.md); this engine does one write and one
  * read per kept-alive exchange, like wrk.
  *
- * Lifetimes. A request is in one place at a time: the engine's FIFO
- * (beyond UCP_LIMIT_HTTP_ACTIVE), its host's queue (beyond
- * UCP_LIMIT_HTTP_PER_HOST connections), on a connection, or on the reap
+ * Lifetimes. A request is in one place at a time: its host's queue (in
+ * order of start; a retry goes first), on a connection, or on the reap
  * list (failed; on_done runs from the engine's idle handle, never inside
  * the call that failed it). A request holds one of UCP_LIMIT_HTTP_ACTIVE
  * slots only while it is on a connection: requests queued for a busy or
  * dead host do not hold up the others. A host that could start a request
- * but finds no free slot waits in the engine's `ready` list, served before
- * the FIFO when a slot frees. Hosts are freed only by a sweep when a new one
- * is made, so a host pointer stays valid through any callback. */
+ * but finds no free slot waits in the engine's `ready` list; slots that
+ * free go round that list, one request per turn. Hosts are freed only by a
+ * sweep when a new one is made, so a host pointer stays valid through any
+ * callback. */
 #include <errno.h>
 #include <arpa/inet.h>
 #include <http_parser.h>
@@ -141,6 +141,16 @@ static void list_push(req_list *l, h1_req *r, enum req_where w) {
   if (l->tail) l->tail->next = r;
   else l->head = r;
   l->tail = r;
+}
+
+/* At the head: a retry, the oldest request of its host, holding a slot. */
+static void list_push_front(req_list *l, h1_req *r, enum req_where w) {
+  r->where = w;
+  r->prev = NULL;
+  r->next = l->head;
+  if (l->head) l->head->prev = r;
+  else l->tail = r;
+  l->head = r;
 }
 
 static void list_unlink(req_list *l, h1_req *r) {
@@ -286,7 +296,7 @@ static void on_conn_handle_closed(uv_handle_t *hd) {
 }
 
 static void host_kick(h1_host *h);
-static void host_turn(h1_host *h);
+static void host_turn(h1_host *h, int kick_now);
 
 static void conn_close(h1_conn *c) {
   if (c->closing) return;
@@ -300,7 +310,8 @@ static void conn_close(h1_conn *c) {
   uv_timer_stop(&c->timer);
   uv_close((uv_handle_t *)&c->tcp, on_conn_handle_closed);
   uv_close((uv_handle_t *)&c->timer, on_conn_handle_closed);
-  if (!eng->closing) host_turn(c->host);
+  /* Not kicking the engine from here: failing connects would nest. */
+  if (!eng->closing) host_turn(c->host, 0);
 }
 
 static void on_conn_timer(uv_timer_t *t);
@@ -357,7 +368,7 @@ static int retry_fresh(h1_req *r) {
   if (r->retried || r->got_bytes || !c || !c->uses) return 0;
   r->retried = 1;
   req_detach(r, 0);
-  list_push(&r->host->pending, r, R_HOST_FIFO);
+  list_push_front(&r->host->pending, r, R_HOST_FIFO);
   host_kick(r->host);
   return 1;
 }
@@ -581,7 +592,7 @@ static void conn_idle(h1_conn *c) {
   eng->lru_tail = c;
   eng->nidle++;
   conn_arm(c);
-  host_turn(h); /* its host's next request may take it at once */
+  host_turn(h, 1); /* its host's next request may take it at once */
   if (eng->nidle > slot_limit(eng)) conn_close(eng->lru_head);
 }
 
@@ -613,7 +624,8 @@ static int host_kick_n(h1_host *h, unsigned turn) {
   int more = 0;
   h->kicking = 1;
   while (h->pending.head) {
-    if (turn && started == turn) {
+    /* A request holding its slot already (a retry) does not use a turn. */
+    if (turn && started >= turn && !h->pending.head->counted) {
       more = 1;
       break;
     }
@@ -654,8 +666,10 @@ static void host_kick(h1_host *h) { (void)host_kick_n(h, 0); }
  * freed or closed). When other hosts wait for a slot, `h` takes its turn
  * behind them: slots go round the hosts, one request per turn, so a
  * device with a long queue does not keep every slot to itself. A retry
- * holds its slot and goes at once. */
-static void host_turn(h1_host *h) {
+ * (at the head of its queue) holds its slot and goes at once. kick_now 0:
+ * the engine is kicked from the loop's next turn, not from inside this
+ * call (conn_close, where failing connects would otherwise nest). */
+static void host_turn(h1_host *h, int kick_now) {
   if (!h->pending.head) return;
   h1_engine *eng = h->pending.head->eng;
   if (!eng->ready_head || h->pending.head->counted) {
@@ -663,7 +677,8 @@ static void host_turn(h1_host *h) {
     return;
   }
   ready_push(eng, h);
-  engine_kick(eng);
+  if (kick_now) engine_kick(eng);
+  else uv_idle_start(&eng->reaper, on_reap); /* kicks from the loop */
 }
 
 /* ---------------------------------------------------------------- hosts */
@@ -732,7 +747,7 @@ static void launch(h1_req *r) {
     return;
   }
   list_push(&r->host->pending, r, R_HOST_FIFO);
-  host_turn(r->host);
+  host_turn(r->host, 1);
   if (r->where == R_HOST_FIFO) set_phase(r, UCP_PHASE_QUEUED);
 }
 
