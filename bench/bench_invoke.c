@@ -175,6 +175,26 @@ static sim_stats child_stats(sim_child *ch) {
   return st;
 }
 
+/* Until the simulator has been idle for 100 ms (at most 5 s): a wrk run
+ * just before leaves requests the server is still executing after wrk has
+ * gone, and they must not count in the next run's executed actions. */
+static void child_settle(sim_child *ch) {
+  if (!ch || ch->pid <= 0) return;
+  sim_stats a = child_stats(ch);
+  for (int i = 0; i < 100; i++) {
+    struct timespec ts = {0, 50 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    sim_stats b = child_stats(ch);
+    if (b.requests == a.requests && b.actions == a.actions) {
+      nanosleep(&ts, NULL);
+      sim_stats c = child_stats(ch);
+      if (c.requests == b.requests && c.actions == b.actions) return;
+      b = c;
+    }
+    a = b;
+  }
+}
+
 static void child_stop(sim_child *ch) {
   bench_child_stop(&ch->pid, ch->cmd, ch->reply);
 }
@@ -478,6 +498,7 @@ static run_result run_cp(const config *c, const char *url,
     return res;
   }
   ucp_cp_opts_free(o);
+  child_settle(ch);
   sim_stats s_begin = child_stats(ch);
   atomic_store(&x->inflight, n);
   for (int i = 0; i < n; i++) {
