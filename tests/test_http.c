@@ -14,10 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 #include <uv.h>
 
 #include "helpers.h"
@@ -212,59 +208,6 @@ static void curl_engine_serves_names(void **state) {
   assert_non_null(strstr(x.detail, "exceeds the cap of 10000 bytes"));
 }
 
-/* The curl engine holds no transfer slot for a request waiting for one of
- * its host's connections: with 4 slots and 2 connections per host, 8
- * requests to a device that never answers take 2 slots, and a request to
- * another device (another name:port) goes at once. */
-static void curl_silent_host_does_not_hold_up_others(void **state) {
-  (void)state;
-  int l = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET};
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  assert_int_equal(bind(l, (struct sockaddr *)&a, sizeof a), 0);
-  assert_int_equal(listen(l, 16), 0); /* connects complete; nobody answers */
-  socklen_t al = sizeof a;
-  getsockname(l, (struct sockaddr *)&a, &al);
-  ucp_cp_opts *o = ucp_cp_opts_new();
-  ucp_cp_opts_set_loop(o, &loop);
-  ucp_cp_opts_set_limit(o, UCP_LIMIT_HTTP_ACTIVE, 4);
-  ucp_cp_opts_set_limit(o, UCP_LIMIT_HTTP_PER_HOST, 2);
-  ucp_cp *four = NULL;
-  assert_int_equal(ucp_cp_new(o, &four), UCP_OK);
-  ucp_cp_opts_free(o);
-  char url[128];
-  snprintf(url, sizeof url, "http://localhost:%u/never", ntohs(a.sin_port));
-  exchange stuck[8];
-  ucp__http_req *reqs[8];
-  for (int i = 0; i < 8; i++) {
-    ucp__http_spec spec = {.method = "GET", .url = url};
-    memset(&stuck[i], 0, sizeof stuck[i]);
-    assert_int_equal(ucp__http_start(four, &spec, &sink, &stuck[i], &reqs[i]),
-                     UCP_OK);
-  }
-  for (int i = 0; i < 100; i++) {
-    uv_run(&loop, UV_RUN_NOWAIT);
-    sleep_ms(1);
-  }
-  assert_int_equal(ucp_cp_counter(four, UCP_COUNTER_HTTP_ACTIVE), 2);
-  char other_url[128];
-  snprintf(other_url, sizeof other_url, "http://localhost:%u/echo",
-           (unsigned)ucp_sim_port(sim));
-  exchange other;
-  memset(&other, 0, sizeof other);
-  ucp__http_req *oreq = NULL;
-  ucp__http_spec spec = {.method = "GET", .url = other_url};
-  assert_int_equal(ucp__http_start(four, &spec, &sink, &other, &oreq), UCP_OK);
-  assert_true(run_until_done(&other));
-  assert_int_equal(other.o.status, UCP_OK);
-  for (int i = 0; i < 8; i++) assert_int_equal(stuck[i].done, 0);
-  for (int i = 0; i < 8; i++) ucp__http_abort(reqs[i]);
-  assert_int_equal(ucp_cp_counter(four, UCP_COUNTER_HTTP_ACTIVE), 0);
-  ucp_cp_free(four);
-  for (int i = 0; i < 20; i++) uv_run(&loop, UV_RUN_NOWAIT);
-  close(l);
-}
-
 static void caps_abort_in_callbacks(void **state) {
   (void)state;
   exchange x;
@@ -375,7 +318,6 @@ int main(void) {
       cmocka_unit_test(custom_methods_with_headers),
       cmocka_unit_test(connect_time_address_check),
       cmocka_unit_test(curl_engine_serves_names),
-      cmocka_unit_test(curl_silent_host_does_not_hold_up_others),
       cmocka_unit_test(caps_abort_in_callbacks),
       cmocka_unit_test(redirect_not_followed_and_no_proxy),
       cmocka_unit_test(abort_mid_body_then_engine_goes_on),

@@ -21,19 +21,6 @@
 typedef struct http_engine http_engine;
 typedef struct curl_req curl_req;
 
-/* A host ("name:port" as the URL spells it, lower case) with transfers
- * running or requests waiting for one of its UCP_LIMIT_HTTP_PER_HOST
- * connections. Those hold no transfer slot (as in h1.c): a dead device's
- * queue does not hold up the others. Freed when it has neither. */
-typedef struct curl_host {
-  struct curl_host *next; /* hash chain */
-  curl_req *head, *tail;  /* waiting for the host's room, in order */
-  size_t running;
-  char key[];
-} curl_host;
-
-enum { CURL_HOST_BUCKETS = 64 };
-
 typedef struct poll_ctx {
   uv_poll_t poll;
   curl_socket_t fd;
@@ -60,7 +47,6 @@ struct http_engine {
   easy_slot pool[EASY_POOL];
   size_t npool;
   curl_req *wait_head, *wait_tail; /* waiting for a transfer slot */
-  curl_host *hosts[CURL_HOST_BUCKETS];
   curl_req *doomed; /* failed inside a curl callback: reap after it */
   size_t active;
   size_t handles; /* open uv handles: the engine is freed at 0 */
@@ -86,9 +72,7 @@ struct curl_req {
   int policy_refused;
   curl_req *wait_prev, *wait_next;
   curl_req *doomed_next;
-  curl_host *host;
-  curl_req *hprev, *hnext; /* in host->head.. while host_waiting */
-  int waiting, running, doomed, host_waiting;
+  int waiting, running, doomed;
   char *errbuf; /* CURL_ERROR_SIZE, made with the easy handle */
 };
 
@@ -129,16 +113,8 @@ static void engine_close(void *ext) {
   while (eng->wait_head) {
     curl_req *r = eng->wait_head;
     eng->wait_head = r->wait_next;
-    r->waiting = 0;
     free_req(r);
   }
-  for (size_t b = 0; b < CURL_HOST_BUCKETS; b++)
-    while (eng->hosts[b]) {
-      curl_host *h = eng->hosts[b];
-      while (h->head) free_req(h->head); /* unlinks it (hosts stay) */
-      eng->hosts[b] = h->next;
-      ucp__free(h);
-    }
   curl_multi_cleanup(eng->multi); /* closes pooled connections */
   eng->multi = NULL;
   while (eng->npool) {
@@ -447,85 +423,8 @@ static int map_curl_error(const curl_req *r, CURLcode cc) {
 }
 
 /* The easy handle (out of the multi handle by now) goes back to the pool. */
-/* ---------------------------------------------------------------- hosts */
-
-/* "name:port" of an http:// URL (checked before it gets here), lower case;
- * 0, or -1 when it does not fit. */
-static int host_key(const char *url, char *key, size_t n) {
-  const char *a = strncmp(url, "http://", 7) == 0 ? url + 7 : url;
-  size_t len = strcspn(a, "/?#");
-  if (len == 0 || len >= n) return -1;
-  for (size_t i = 0; i < len; i++)
-    key[i] = (char)((a[i] >= 'A' && a[i] <= 'Z') ? a[i] - 'A' + 'a' : a[i]);
-  key[len] = '\0';
-  return 0;
-}
-
-static size_t key_bucket(const char *key) {
-  uint32_t x = 2166136261u; /* FNV-1a */
-  for (; *key; key++) x = (x ^ (unsigned char)*key) * 16777619u;
-  return x % CURL_HOST_BUCKETS;
-}
-
-/* The host record of `url`, made when missing; NULL when out of memory or
- * the authority is too long (the URL check caps it well below). */
-static curl_host *host_get(http_engine *eng, const char *url) {
-  char key[UCP__HOST_MAX + 16];
-  if (host_key(url, key, sizeof key) != 0) return NULL;
-  size_t b = key_bucket(key);
-  for (curl_host *h = eng->hosts[b]; h; h = h->next)
-    if (strcmp(h->key, key) == 0) return h;
-  size_t n = strlen(key) + 1;
-  curl_host *h = ucp__calloc(1, sizeof *h + n);
-  if (!h) return NULL;
-  memcpy(h->key, key, n);
-  h->next = eng->hosts[b];
-  eng->hosts[b] = h;
-  return h;
-}
-
-/* Freed once nothing runs or waits for it (not while the engine closes:
- * engine_close frees them all). */
-static void host_release(http_engine *eng, curl_host *h) {
-  if (eng->closing || h->running || h->head) return;
-  for (curl_host **pp = &eng->hosts[key_bucket(h->key)]; *pp;
-       pp = &(*pp)->next)
-    if (*pp == h) {
-      *pp = h->next;
-      ucp__free(h);
-      return;
-    }
-}
-
-static void host_queue(curl_req *r) {
-  curl_host *h = r->host;
-  r->host_waiting = 1;
-  r->hnext = NULL;
-  r->hprev = h->tail;
-  if (h->tail) h->tail->hnext = r;
-  else h->head = r;
-  h->tail = r;
-}
-
-static void host_unqueue(curl_req *r) {
-  curl_host *h = r->host;
-  if (r->hprev) r->hprev->hnext = r->hnext;
-  else h->head = r->hnext;
-  if (r->hnext) r->hnext->hprev = r->hprev;
-  else h->tail = r->hprev;
-  r->hprev = r->hnext = NULL;
-  r->host_waiting = 0;
-}
-
-static int host_full(const curl_req *r) {
-  return r->host->running >=
-         ucp__cp_limit(r->eng->cp, UCP_LIMIT_HTTP_PER_HOST);
-}
-
 static void free_req(curl_req *r) {
   http_engine *eng = r->eng;
-  if (r->host_waiting) host_unqueue(r);
-  if (r->host) host_release(eng, r->host);
   if (r->easy && r->errbuf && !eng->closing && eng->npool < EASY_POOL) {
     curl_easy_reset(r->easy);
     eng->pool[eng->npool++] = (easy_slot){r->easy, r->errbuf};
@@ -559,13 +458,15 @@ static void finish_req(curl_req *r, CURLcode cc) {
 }
 
 static void start_waiting(http_engine *eng);
-static void transfer_ended(curl_req *r);
 
 static void reap_doomed(http_engine *eng) {
   while (eng->doomed) {
     curl_req *r = eng->doomed;
     eng->doomed = r->doomed_next;
-    transfer_ended(r);
+    curl_multi_remove_handle(eng->multi, r->easy);
+    r->running = 0;
+    eng->active--;
+    ucp__cp_counter_add(eng->cp, UCP_COUNTER_HTTP_ACTIVE, -1);
     ucp__http_set_error(&r->base, "out of memory watching a socket");
     finish_req(r, CURLE_OUT_OF_MEMORY);
     free_req(r);
@@ -582,7 +483,10 @@ static void check_multi_info(http_engine *eng) {
     CURLcode cc = msg->data.result;
     curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&r);
     if (r->doomed) continue; /* reaped below */
-    transfer_ended(r);
+    curl_multi_remove_handle(eng->multi, r->easy);
+    r->running = 0;
+    eng->active--;
+    ucp__cp_counter_add(eng->cp, UCP_COUNTER_HTTP_ACTIVE, -1);
     finish_req(r, cc);
     free_req(r);
   }
@@ -678,7 +582,6 @@ static int launch(curl_req *r) {
   sync_timer(eng);
   r->running = 1;
   eng->active++;
-  r->host->running++;
   ucp__cp_counter_add(eng->cp, UCP_COUNTER_HTTP_ACTIVE, 1);
   return UCP_OK;
 }
@@ -693,44 +596,11 @@ static void wait_unlink(curl_req *r) {
   r->waiting = 0;
 }
 
-static void wait_push_front(curl_req *r) {
-  http_engine *eng = r->eng;
-  r->waiting = 1;
-  r->wait_prev = NULL;
-  r->wait_next = eng->wait_head;
-  if (eng->wait_head) eng->wait_head->wait_prev = r;
-  else eng->wait_tail = r;
-  eng->wait_head = r;
-}
-
-/* A running transfer is over: its slot and its host's room go back, and
- * the host's next waiting request goes to the head of the slot queue. */
-static void transfer_ended(curl_req *r) {
-  http_engine *eng = r->eng;
-  curl_multi_remove_handle(eng->multi, r->easy);
-  r->running = 0;
-  eng->active--;
-  ucp__cp_counter_add(eng->cp, UCP_COUNTER_HTTP_ACTIVE, -1);
-  curl_host *h = r->host;
-  h->running--;
-  if (h->head) {
-    curl_req *next = h->head;
-    host_unqueue(next);
-    wait_push_front(next);
-  }
-}
-
-/* Free slots to the queue, in order; a request whose host has all its
- * connections busy moves to that host's queue, holding no slot. */
 static void start_waiting(http_engine *eng) {
   size_t limit = ucp__cp_limit(eng->cp, UCP_LIMIT_HTTP_ACTIVE);
   while (eng->wait_head && eng->active < limit && !eng->closing) {
     curl_req *r = eng->wait_head;
     wait_unlink(r);
-    if (host_full(r)) {
-      host_queue(r);
-      continue;
-    }
     if (launch(r) != UCP_OK) {
       ucp__http_outcome o = {UCP_E_NOMEM, 0, "out of memory starting a transfer"};
       r->base.sink.on_done(r->base.ctx, &o);
@@ -764,18 +634,7 @@ int ucp__curl_start(ucp_cp *cp, const ucp__http_spec *spec,
   curl_req *r = req_new(eng, spec);
   if (!r) return UCP_E_NOMEM;
   ucp__http_base_init(&r->base, UCP__HTTP_CURL, spec, sink, ctx);
-  r->host = host_get(eng, spec->url);
-  if (!r->host) {
-    free_req(r);
-    return UCP_E_NOMEM;
-  }
   int rc;
-  if (host_full(r)) {
-    *out = &r->base;
-    host_queue(r);
-    set_phase(r, UCP_PHASE_QUEUED);
-    return UCP_OK;
-  }
   if (eng->active < ucp__cp_limit(cp, UCP_LIMIT_HTTP_ACTIVE)) {
     rc = launch(r);
     if (rc != UCP_OK) free_req(r);
@@ -804,7 +663,11 @@ void ucp__curl_abort(ucp__http_req *req) {
         break;
       }
   }
-  if (r->running) transfer_ended(r);
+  if (r->running) {
+    curl_multi_remove_handle(eng->multi, r->easy);
+    eng->active--;
+    ucp__cp_counter_add(eng->cp, UCP_COUNTER_HTTP_ACTIVE, -1);
+  }
   free_req(r);
   start_waiting(eng);
 }
