@@ -123,15 +123,16 @@ UCP_EXTERN int ucp_cp_opts_set_loop(ucp_cp_opts *o, void *uv_loop);
 typedef enum ucp_limit {
   UCP_LIMIT_PENDING_OPS,     /* operations started, not finished: 65536 */
   UCP_LIMIT_HTTP_ACTIVE,     /* HTTP transfers running at once: 64; the
-                                rest wait, counted as pending. Plain
-                                http://a.b.c.d URLs: in order per host,
-                                free slots going round the hosts that
-                                wait, one request per turn; a request
+                                rest wait, counted as pending. A request
                                 waiting for one of its host's connections
-                                (UCP_LIMIT_HTTP_PER_HOST) holds no slot.
-                                Others go through curl: in order of start,
-                                and a request waiting for its host's
-                                connection does hold a slot */
+                                (UCP_LIMIT_HTTP_PER_HOST) holds no slot,
+                                so a busy or dead device does not hold up
+                                the others. Plain http://a.b.c.d URLs: in
+                                order per host, free slots going round the
+                                hosts that wait, one request per turn.
+                                Others (host names, IPv6; through curl):
+                                one queue in order of start, passing over
+                                requests whose host is busy */
   UCP_LIMIT_HTTP_PER_HOST,   /* connections per host: 8 */
   UCP_LIMIT_DESC_BYTES,      /* device description body: 1 MiB */
   UCP_LIMIT_HEADER_BYTES,    /* all response headers together: 64 KiB */

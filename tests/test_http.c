@@ -14,6 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "helpers.h"
@@ -208,6 +212,120 @@ static void curl_engine_serves_names(void **state) {
   assert_non_null(strstr(x.detail, "exceeds the cap of 10000 bytes"));
 }
 
+/* The curl engine holds no transfer slot for a request waiting for one of
+ * its host's connections: with 4 slots and 2 connections per host, 8
+ * requests to a device that never answers take 2 slots, and a request to
+ * another device (another name:port) goes at once. */
+static void curl_silent_host_does_not_hold_up_others(void **state) {
+  (void)state;
+  int l = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  assert_int_equal(bind(l, (struct sockaddr *)&a, sizeof a), 0);
+  assert_int_equal(listen(l, 16), 0); /* connects complete; nobody answers */
+  socklen_t al = sizeof a;
+  getsockname(l, (struct sockaddr *)&a, &al);
+  ucp_cp_opts *o = ucp_cp_opts_new();
+  ucp_cp_opts_set_loop(o, &loop);
+  ucp_cp_opts_set_limit(o, UCP_LIMIT_HTTP_ACTIVE, 4);
+  ucp_cp_opts_set_limit(o, UCP_LIMIT_HTTP_PER_HOST, 2);
+  ucp_cp *four = NULL;
+  assert_int_equal(ucp_cp_new(o, &four), UCP_OK);
+  ucp_cp_opts_free(o);
+  char url[128];
+  snprintf(url, sizeof url, "http://localhost:%u/never", ntohs(a.sin_port));
+  exchange stuck[8];
+  ucp__http_req *reqs[8];
+  for (int i = 0; i < 8; i++) {
+    ucp__http_spec spec = {.method = "GET", .url = url};
+    memset(&stuck[i], 0, sizeof stuck[i]);
+    assert_int_equal(ucp__http_start(four, &spec, &sink, &stuck[i], &reqs[i]),
+                     UCP_OK);
+  }
+  for (int i = 0; i < 100; i++) {
+    uv_run(&loop, UV_RUN_NOWAIT);
+    sleep_ms(1);
+  }
+  assert_int_equal(ucp_cp_counter(four, UCP_COUNTER_HTTP_ACTIVE), 2);
+  char other_url[128];
+  snprintf(other_url, sizeof other_url, "http://localhost:%u/echo",
+           (unsigned)ucp_sim_port(sim));
+  exchange other;
+  memset(&other, 0, sizeof other);
+  ucp__http_req *oreq = NULL;
+  ucp__http_spec spec = {.method = "GET", .url = other_url};
+  assert_int_equal(ucp__http_start(four, &spec, &sink, &other, &oreq), UCP_OK);
+  assert_true(run_until_done(&other));
+  assert_int_equal(other.o.status, UCP_OK);
+  for (int i = 0; i < 8; i++) assert_int_equal(stuck[i].done, 0);
+  for (int i = 0; i < 8; i++) ucp__http_abort(reqs[i]);
+  assert_int_equal(ucp_cp_counter(four, UCP_COUNTER_HTTP_ACTIVE), 0);
+  ucp_cp_free(four);
+  for (int i = 0; i < 20; i++) uv_run(&loop, UV_RUN_NOWAIT);
+  close(l);
+}
+
+/* One connection per host: requests for it wait their turn, in order,
+ * and every one completes (the host's record outlives all of them); an
+ * abort of a waiting one from another's completion does not strand the
+ * rest; the host is the same however the URL spells it. */
+typedef struct chained {
+  exchange x;
+  ucp__http_req *abort_on_done; /* aborted from this one's on_done */
+} chained;
+
+static void chained_done(void *ctx, const ucp__http_outcome *o) {
+  chained *c = ctx;
+  on_done(&c->x, o);
+  if (c->abort_on_done) ucp__http_abort(c->abort_on_done);
+}
+
+static const ucp__http_sink chained_sink = {on_headers, on_body, NULL,
+                                            chained_done};
+
+static void curl_host_queue_in_order(void **state) {
+  (void)state;
+  ucp_cp_opts *o = ucp_cp_opts_new();
+  ucp_cp_opts_set_loop(o, &loop);
+  ucp_cp_opts_set_limit(o, UCP_LIMIT_HTTP_ACTIVE, 4);
+  ucp_cp_opts_set_limit(o, UCP_LIMIT_HTTP_PER_HOST, 1);
+  ucp_cp *one = NULL;
+  assert_int_equal(ucp_cp_new(o, &one), UCP_OK);
+  ucp_cp_opts_free(o);
+  unsigned port = (unsigned)ucp_sim_port(sim);
+  enum { N = 4 };
+  chained c[N];
+  ucp__http_req *req[N];
+  char url[N][128];
+  for (int i = 0; i < N; i++) {
+    /* the same host, spelt four ways */
+    snprintf(url[i], sizeof url[i],
+             i == 0 ? "http://localhost:%u/echo"
+             : i == 1 ? "HTTP://LOCALHOST:%u/echo"
+             : i == 2 ? "http://LocalHost:%u/echo?x"
+                      : "http://localhost:%u/echo",
+             port);
+    memset(&c[i], 0, sizeof c[i]);
+    ucp__http_spec spec = {.method = "GET", .url = url[i]};
+    assert_int_equal(ucp__http_start(one, &spec, &chained_sink, &c[i], &req[i]),
+                     UCP_OK);
+  }
+  /* 4 slots, but one host: one transfer at a time */
+  assert_int_equal(ucp_cp_counter(one, UCP_COUNTER_HTTP_ACTIVE), 1);
+  c[0].abort_on_done = req[1]; /* the next in line goes; the rest must not wait */
+  for (int i = 0; i < 10000 && !(c[0].x.done && c[2].x.done && c[3].x.done); i++) {
+    uv_run(&loop, UV_RUN_NOWAIT);
+    sleep_ms(1);
+  }
+  assert_int_equal(c[0].x.o.status, UCP_OK);
+  assert_int_equal(c[1].x.done, 0);
+  assert_int_equal(c[2].x.o.status, UCP_OK);
+  assert_int_equal(c[3].x.o.status, UCP_OK);
+  assert_int_equal(ucp_cp_counter(one, UCP_COUNTER_HTTP_ACTIVE), 0);
+  ucp_cp_free(one);
+  for (int i = 0; i < 20; i++) uv_run(&loop, UV_RUN_NOWAIT);
+}
+
 static void caps_abort_in_callbacks(void **state) {
   (void)state;
   exchange x;
@@ -318,6 +436,8 @@ int main(void) {
       cmocka_unit_test(custom_methods_with_headers),
       cmocka_unit_test(connect_time_address_check),
       cmocka_unit_test(curl_engine_serves_names),
+      cmocka_unit_test(curl_silent_host_does_not_hold_up_others),
+      cmocka_unit_test(curl_host_queue_in_order),
       cmocka_unit_test(caps_abort_in_callbacks),
       cmocka_unit_test(redirect_not_followed_and_no_proxy),
       cmocka_unit_test(abort_mid_body_then_engine_goes_on),

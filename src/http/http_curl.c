@@ -21,6 +21,20 @@
 typedef struct http_engine http_engine;
 typedef struct curl_req curl_req;
 
+/* A host ("name:port" as curl's URL parser gives them, lower case, the
+ * default port filled in): how many transfers it has running, and how many
+ * requests for it wait in the engine's queue. A request whose host has
+ * UCP_LIMIT_HTTP_PER_HOST transfers running is not launched (it would wait
+ * inside curl, holding a transfer slot): a dead device's requests do not
+ * hold up the others. Freed when no request refers to it. */
+typedef struct curl_host {
+  struct curl_host *next; /* hash chain */
+  size_t refs, running, waiting;
+  char key[];
+} curl_host;
+
+enum { CURL_HOST_BUCKETS = 64 };
+
 typedef struct poll_ctx {
   uv_poll_t poll;
   curl_socket_t fd;
@@ -47,6 +61,7 @@ struct http_engine {
   easy_slot pool[EASY_POOL];
   size_t npool;
   curl_req *wait_head, *wait_tail; /* waiting for a transfer slot */
+  curl_host *hosts[CURL_HOST_BUCKETS];
   curl_req *doomed; /* failed inside a curl callback: reap after it */
   size_t active;
   size_t handles; /* open uv handles: the engine is freed at 0 */
@@ -72,6 +87,7 @@ struct curl_req {
   int policy_refused;
   curl_req *wait_prev, *wait_next;
   curl_req *doomed_next;
+  curl_host *host;      /* a reference, from start to free_req */
   int waiting, running, doomed;
   char *errbuf; /* CURL_ERROR_SIZE, made with the easy handle */
 };
@@ -113,8 +129,15 @@ static void engine_close(void *ext) {
   while (eng->wait_head) {
     curl_req *r = eng->wait_head;
     eng->wait_head = r->wait_next;
+    r->waiting = 0;
     free_req(r);
   }
+  for (size_t b = 0; b < CURL_HOST_BUCKETS; b++) /* kept while closing */
+    while (eng->hosts[b]) {
+      curl_host *h = eng->hosts[b];
+      eng->hosts[b] = h->next;
+      ucp__free(h);
+    }
   curl_multi_cleanup(eng->multi); /* closes pooled connections */
   eng->multi = NULL;
   while (eng->npool) {
@@ -422,9 +445,85 @@ static int map_curl_error(const curl_req *r, CURLcode cc) {
   }
 }
 
+/* ---------------------------------------------------------------- hosts */
+
+/* "host:port" of `url` as curl parses it (so "HTTP://Dev", "dev:80" and
+ * "dev" agree), lower case. UCP_OK, UCP_E_NOMEM, or UCP_E_URL. */
+static int host_key(const char *url, char *key, size_t n) {
+  CURLU *u = curl_url();
+  if (!u) return UCP_E_NOMEM;
+  char *host = NULL, *port = NULL;
+  int rc = UCP_E_URL;
+  CURLUcode uc = curl_url_set(u, CURLUPART_URL, url, 0);
+  if (uc == CURLUE_OK) uc = curl_url_get(u, CURLUPART_HOST, &host, 0);
+  if (uc == CURLUE_OK)
+    uc = curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
+  if (uc == CURLUE_OUT_OF_MEMORY) rc = UCP_E_NOMEM;
+  if (uc == CURLUE_OK) {
+    int w = snprintf(key, n, "%s:%s", host, port);
+    if (w > 0 && (size_t)w < n) {
+      for (char *k = key; *k; k++)
+        if (*k >= 'A' && *k <= 'Z') *k = (char)(*k - 'A' + 'a');
+      rc = UCP_OK;
+    }
+  }
+  curl_free(host);
+  curl_free(port);
+  curl_url_cleanup(u);
+  return rc;
+}
+
+static size_t key_bucket(const char *key) {
+  uint32_t x = 2166136261u; /* FNV-1a */
+  for (; *key; key++) x = (x ^ (unsigned char)*key) * 16777619u;
+  return x % CURL_HOST_BUCKETS;
+}
+
+/* r->host: the record of its URL's host, made when missing, one more
+ * reference. UCP_OK, UCP_E_NOMEM or UCP_E_URL. */
+static int host_attach(http_engine *eng, curl_req *r, const char *url) {
+  char key[UCP__HOST_MAX + 16];
+  int rc = host_key(url, key, sizeof key);
+  if (rc != UCP_OK) return rc;
+  size_t b = key_bucket(key);
+  curl_host *h = eng->hosts[b];
+  while (h && strcmp(h->key, key) != 0) h = h->next;
+  if (!h) {
+    size_t n = strlen(key) + 1;
+    h = ucp__calloc(1, sizeof *h + n);
+    if (!h) return UCP_E_NOMEM;
+    memcpy(h->key, key, n);
+    h->next = eng->hosts[b];
+    eng->hosts[b] = h;
+  }
+  h->refs++;
+  r->host = h;
+  return UCP_OK;
+}
+
+/* One reference fewer; the record goes with the last (while the engine
+ * closes, engine_close frees them all). */
+static void host_unref(http_engine *eng, curl_host *h) {
+  if (--h->refs || eng->closing) return;
+  for (curl_host **pp = &eng->hosts[key_bucket(h->key)]; *pp;
+       pp = &(*pp)->next)
+    if (*pp == h) {
+      *pp = h->next;
+      ucp__free(h);
+      return;
+    }
+}
+
+static int host_full(const curl_req *r) {
+  return r->host->running >=
+         ucp__cp_limit(r->eng->cp, UCP_LIMIT_HTTP_PER_HOST);
+}
+
 /* The easy handle (out of the multi handle by now) goes back to the pool. */
+
 static void free_req(curl_req *r) {
   http_engine *eng = r->eng;
+  if (r->host) host_unref(eng, r->host);
   if (r->easy && r->errbuf && !eng->closing && eng->npool < EASY_POOL) {
     curl_easy_reset(r->easy);
     eng->pool[eng->npool++] = (easy_slot){r->easy, r->errbuf};
@@ -458,15 +557,13 @@ static void finish_req(curl_req *r, CURLcode cc) {
 }
 
 static void start_waiting(http_engine *eng);
+static void transfer_ended(curl_req *r);
 
 static void reap_doomed(http_engine *eng) {
   while (eng->doomed) {
     curl_req *r = eng->doomed;
     eng->doomed = r->doomed_next;
-    curl_multi_remove_handle(eng->multi, r->easy);
-    r->running = 0;
-    eng->active--;
-    ucp__cp_counter_add(eng->cp, UCP_COUNTER_HTTP_ACTIVE, -1);
+    transfer_ended(r);
     ucp__http_set_error(&r->base, "out of memory watching a socket");
     finish_req(r, CURLE_OUT_OF_MEMORY);
     free_req(r);
@@ -483,10 +580,7 @@ static void check_multi_info(http_engine *eng) {
     CURLcode cc = msg->data.result;
     curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&r);
     if (r->doomed) continue; /* reaped below */
-    curl_multi_remove_handle(eng->multi, r->easy);
-    r->running = 0;
-    eng->active--;
-    ucp__cp_counter_add(eng->cp, UCP_COUNTER_HTTP_ACTIVE, -1);
+    transfer_ended(r);
     finish_req(r, cc);
     free_req(r);
   }
@@ -582,6 +676,7 @@ static int launch(curl_req *r) {
   sync_timer(eng);
   r->running = 1;
   eng->active++;
+  r->host->running++;
   ucp__cp_counter_add(eng->cp, UCP_COUNTER_HTTP_ACTIVE, 1);
   return UCP_OK;
 }
@@ -594,18 +689,50 @@ static void wait_unlink(curl_req *r) {
   else eng->wait_tail = r->wait_prev;
   r->wait_prev = r->wait_next = NULL;
   r->waiting = 0;
+  r->host->waiting--;
 }
 
+static void wait_push(curl_req *r) {
+  http_engine *eng = r->eng;
+  r->waiting = 1;
+  r->host->waiting++;
+  r->wait_next = NULL;
+  r->wait_prev = eng->wait_tail;
+  if (eng->wait_tail) eng->wait_tail->wait_next = r;
+  else eng->wait_head = r;
+  eng->wait_tail = r;
+}
+
+/* A running transfer is over: its slot and its host's room go back. */
+static void transfer_ended(curl_req *r) {
+  http_engine *eng = r->eng;
+  curl_multi_remove_handle(eng->multi, r->easy);
+  r->running = 0;
+  eng->active--;
+  r->host->running--;
+  ucp__cp_counter_add(eng->cp, UCP_COUNTER_HTTP_ACTIVE, -1);
+}
+
+/* Free slots go to the queue in order, passing over requests whose host
+ * has all its connections busy (they hold no slot meanwhile). A walk of
+ * the queue: long only when many requests wait for busy hosts. After a
+ * launch failure (its on_done may abort others) the walk starts again. */
 static void start_waiting(http_engine *eng) {
   size_t limit = ucp__cp_limit(eng->cp, UCP_LIMIT_HTTP_ACTIVE);
-  while (eng->wait_head && eng->active < limit && !eng->closing) {
-    curl_req *r = eng->wait_head;
-    wait_unlink(r);
-    if (launch(r) != UCP_OK) {
-      ucp__http_outcome o = {UCP_E_NOMEM, 0, "out of memory starting a transfer"};
-      r->base.sink.on_done(r->base.ctx, &o);
-      free_req(r);
+restart:
+  for (curl_req *r = eng->wait_head; r && eng->active < limit && !eng->closing;) {
+    curl_req *next = r->wait_next;
+    if (!host_full(r)) {
+      wait_unlink(r);
+      if (launch(r) != UCP_OK) {
+        ucp__http_outcome o = {UCP_E_NOMEM, 0,
+                               "out of memory starting a transfer"};
+        r->base.sink.on_done(r->base.ctx, &o);
+        free_req(r);
+        goto restart;
+      }
     }
+    r = next;
   }
 }
 
@@ -634,19 +761,22 @@ int ucp__curl_start(ucp_cp *cp, const ucp__http_spec *spec,
   curl_req *r = req_new(eng, spec);
   if (!r) return UCP_E_NOMEM;
   ucp__http_base_init(&r->base, UCP__HTTP_CURL, spec, sink, ctx);
-  int rc;
-  if (eng->active < ucp__cp_limit(cp, UCP_LIMIT_HTTP_ACTIVE)) {
+  int rc = host_attach(eng, r, spec->url);
+  if (rc != UCP_OK) {
+    free_req(r);
+    return rc;
+  }
+  /* At once when a slot is free, its host has room and none of its
+   * host's requests waits before it (no overtaking). */
+  if (!r->host->waiting && !host_full(r) &&
+      eng->active < ucp__cp_limit(cp, UCP_LIMIT_HTTP_ACTIVE)) {
     rc = launch(r);
     if (rc != UCP_OK) free_req(r);
     else *out = &r->base;
     return rc;
   }
   *out = &r->base;
-  r->waiting = 1;
-  r->wait_prev = eng->wait_tail;
-  if (eng->wait_tail) eng->wait_tail->wait_next = r;
-  else eng->wait_head = r;
-  eng->wait_tail = r;
+  wait_push(r);
   set_phase(r, UCP_PHASE_QUEUED);
   return UCP_OK;
 }
@@ -663,11 +793,7 @@ void ucp__curl_abort(ucp__http_req *req) {
         break;
       }
   }
-  if (r->running) {
-    curl_multi_remove_handle(eng->multi, r->easy);
-    eng->active--;
-    ucp__cp_counter_add(eng->cp, UCP_COUNTER_HTTP_ACTIVE, -1);
-  }
+  if (r->running) transfer_ended(r);
   free_req(r);
   start_waiting(eng);
 }
