@@ -272,11 +272,15 @@ static void curl_silent_host_does_not_hold_up_others(void **state) {
 typedef struct chained {
   exchange x;
   ucp__http_req *abort_on_done; /* aborted from this one's on_done */
+  int order;                    /* 1 for the first to complete, ... */
 } chained;
+
+static int chained_seq;
 
 static void chained_done(void *ctx, const ucp__http_outcome *o) {
   chained *c = ctx;
   on_done(&c->x, o);
+  c->order = ++chained_seq;
   if (c->abort_on_done) ucp__http_abort(c->abort_on_done);
 }
 
@@ -296,6 +300,7 @@ static void curl_host_queue_in_order(void **state) {
   enum { N = 4 };
   chained c[N];
   ucp__http_req *req[N];
+  chained_seq = 0;
   char url[N][128];
   for (int i = 0; i < N; i++) {
     /* the same host, spelt four ways */
@@ -303,7 +308,7 @@ static void curl_host_queue_in_order(void **state) {
              i == 0 ? "http://localhost:%u/echo"
              : i == 1 ? "HTTP://LOCALHOST:%u/echo"
              : i == 2 ? "http://LocalHost:%u/echo?x"
-                      : "http://localhost:%u/echo",
+                      : "http://%%6cocalhost:%u/echo",
              port);
     memset(&c[i], 0, sizeof c[i]);
     ucp__http_spec spec = {.method = "GET", .url = url[i]};
@@ -321,6 +326,7 @@ static void curl_host_queue_in_order(void **state) {
   assert_int_equal(c[1].x.done, 0);
   assert_int_equal(c[2].x.o.status, UCP_OK);
   assert_int_equal(c[3].x.o.status, UCP_OK);
+  assert_true(c[0].order < c[2].order && c[2].order < c[3].order);
   assert_int_equal(ucp_cp_counter(one, UCP_COUNTER_HTTP_ACTIVE), 0);
   ucp_cp_free(one);
   for (int i = 0; i < 20; i++) uv_run(&loop, UV_RUN_NOWAIT);

@@ -455,7 +455,14 @@ static int host_key(const char *url, char *key, size_t n) {
   char *host = NULL, *port = NULL;
   int rc = UCP_E_URL;
   CURLUcode uc = curl_url_set(u, CURLUPART_URL, url, 0);
+  /* As curl groups connections: an IDN name as punycode. (An IPv6 zone id
+   * is dropped: two zones share a key, which only under-uses them.) */
+#ifdef CURLU_PUNYCODE
+  if (uc == CURLUE_OK)
+    uc = curl_url_get(u, CURLUPART_HOST, &host, CURLU_PUNYCODE);
+#else
   if (uc == CURLUE_OK) uc = curl_url_get(u, CURLUPART_HOST, &host, 0);
+#endif
   if (uc == CURLUE_OK)
     uc = curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
   if (uc == CURLUE_OUT_OF_MEMORY) rc = UCP_E_NOMEM;
@@ -715,8 +722,10 @@ static void transfer_ended(curl_req *r) {
 
 /* Free slots go to the queue in order, passing over requests whose host
  * has all its connections busy (they hold no slot meanwhile). A walk of
- * the queue: long only when many requests wait for busy hosts. After a
- * launch failure (its on_done may abort others) the walk starts again. */
+ * the queue: long only when many requests wait for busy hosts. `next`
+ * stays valid because a launch calls no owner's code but on_progress,
+ * which only records; after a launch failure (its on_done may abort
+ * others) the walk starts again. */
 static void start_waiting(http_engine *eng) {
   size_t limit = ucp__cp_limit(eng->cp, UCP_LIMIT_HTTP_ACTIVE);
 restart:
