@@ -181,16 +181,11 @@ static sim_stats child_stats(sim_child *ch) {
 static void child_settle(sim_child *ch) {
   if (!ch || ch->pid <= 0) return;
   sim_stats a = child_stats(ch);
-  for (int i = 0; i < 100; i++) {
-    struct timespec ts = {0, 50 * 1000 * 1000};
+  for (int i = 0; i < 50; i++) {
+    struct timespec ts = {0, 100 * 1000 * 1000};
     nanosleep(&ts, NULL);
     sim_stats b = child_stats(ch);
-    if (b.requests == a.requests && b.actions == a.actions) {
-      nanosleep(&ts, NULL);
-      sim_stats c = child_stats(ch);
-      if (c.requests == b.requests && c.actions == b.actions) return;
-      b = c;
-    }
+    if (b.requests == a.requests && b.actions == a.actions) return;
     a = b;
   }
 }

@@ -230,6 +230,18 @@ static int get(exchange *x, const char *path) {
   return x->o.status;
 }
 
+/* A control point on the test's loop with these transfer limits. */
+static ucp_cp *limited_cp(int active, int per_host) {
+  ucp_cp_opts *o = ucp_cp_opts_new();
+  ucp_cp_opts_set_loop(o, &loop);
+  ucp_cp_opts_set_limit(o, UCP_LIMIT_HTTP_ACTIVE, active);
+  ucp_cp_opts_set_limit(o, UCP_LIMIT_HTTP_PER_HOST, per_host);
+  ucp_cp *c = NULL;
+  assert_int_equal(ucp_cp_new(o, &c), UCP_OK);
+  ucp_cp_opts_free(o);
+  return c;
+}
+
 static int setup(void **state) {
   (void)state;
   if (uv_loop_init(&loop) != 0) return -1;
@@ -804,13 +816,7 @@ static void huge_quiet_limit_does_not_wrap(void **state) {
 static void handed_over_request_owns_its_strings(void **state) {
   (void)state;
   peer_start(echo_script);
-  uv_loop_t *l = &loop;
-  ucp_cp_opts *o = ucp_cp_opts_new();
-  ucp_cp_opts_set_loop(o, l);
-  ucp_cp_opts_set_limit(o, UCP_LIMIT_HTTP_ACTIVE, 1);
-  ucp_cp *one = NULL;
-  assert_int_equal(ucp_cp_new(o, &one), UCP_OK);
-  ucp_cp_opts_free(o);
+  ucp_cp *one = limited_cp(1, 8); /* 8: the default per host */
   for (int name = 0; name <= 1; name++) {
     exchange first, moved;
     ucp__http_spec s1 = {.method = "GET", .url = peer_url("/first")};
@@ -854,14 +860,7 @@ static void handed_over_request_owns_its_strings(void **state) {
  * take 2 slots, and a request to another device goes at once. */
 static void silent_host_does_not_hold_up_others(void **state) {
   (void)state;
-  uv_loop_t *l = &loop;
-  ucp_cp_opts *o = ucp_cp_opts_new();
-  ucp_cp_opts_set_loop(o, l);
-  ucp_cp_opts_set_limit(o, UCP_LIMIT_HTTP_ACTIVE, 4);
-  ucp_cp_opts_set_limit(o, UCP_LIMIT_HTTP_PER_HOST, 2);
-  ucp_cp *four = NULL;
-  assert_int_equal(ucp_cp_new(o, &four), UCP_OK);
-  ucp_cp_opts_free(o);
+  ucp_cp *four = limited_cp(4, 2);
   peer_start(silent_script);
   peer *silent = P;
   exchange stuck[8];
@@ -897,13 +896,7 @@ static void silent_host_does_not_hold_up_others(void **state) {
  * queue is empty (its own freed connections do not take the slot first). */
 static void busy_host_does_not_starve_another(void **state) {
   (void)state;
-  ucp_cp_opts *o = ucp_cp_opts_new();
-  ucp_cp_opts_set_loop(o, &loop);
-  ucp_cp_opts_set_limit(o, UCP_LIMIT_HTTP_ACTIVE, 2);
-  ucp_cp_opts_set_limit(o, UCP_LIMIT_HTTP_PER_HOST, 2);
-  ucp_cp *two = NULL;
-  assert_int_equal(ucp_cp_new(o, &two), UCP_OK);
-  ucp_cp_opts_free(o);
+  ucp_cp *two = limited_cp(2, 2);
   peer_start(slow_script); /* 50 ms per answer */
   peer *busy = P;
   enum { NBUSY = 20 };
@@ -950,17 +943,6 @@ ssize_t sendmsg(int fd, const struct msghdr *m, int flags) {
     return -1;
   }
   return real(fd, m, flags);
-}
-
-static ucp_cp *limited_cp(int active, int per_host) {
-  ucp_cp_opts *o = ucp_cp_opts_new();
-  ucp_cp_opts_set_loop(o, &loop);
-  ucp_cp_opts_set_limit(o, UCP_LIMIT_HTTP_ACTIVE, active);
-  ucp_cp_opts_set_limit(o, UCP_LIMIT_HTTP_PER_HOST, per_host);
-  ucp_cp *c = NULL;
-  assert_int_equal(ucp_cp_new(o, &c), UCP_OK);
-  ucp_cp_opts_free(o);
-  return c;
 }
 
 static void go(ucp_cp *c, exchange *x, const char *path) {

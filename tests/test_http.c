@@ -102,6 +102,18 @@ static int exchange_run(exchange *x, const ucp__http_spec *spec) {
   return x->o.status;
 }
 
+/* A control point on the test's loop with these transfer limits. */
+static ucp_cp *limited_cp(int active, int per_host) {
+  ucp_cp_opts *o = ucp_cp_opts_new();
+  ucp_cp_opts_set_loop(o, &loop);
+  ucp_cp_opts_set_limit(o, UCP_LIMIT_HTTP_ACTIVE, active);
+  ucp_cp_opts_set_limit(o, UCP_LIMIT_HTTP_PER_HOST, per_host);
+  ucp_cp *c = NULL;
+  assert_int_equal(ucp_cp_new(o, &c), UCP_OK);
+  ucp_cp_opts_free(o);
+  return c;
+}
+
 static int setup(void **state) {
   (void)state;
   sim = test_sim_start();
@@ -225,13 +237,7 @@ static void curl_silent_host_does_not_hold_up_others(void **state) {
   assert_int_equal(listen(l, 16), 0); /* connects complete; nobody answers */
   socklen_t al = sizeof a;
   getsockname(l, (struct sockaddr *)&a, &al);
-  ucp_cp_opts *o = ucp_cp_opts_new();
-  ucp_cp_opts_set_loop(o, &loop);
-  ucp_cp_opts_set_limit(o, UCP_LIMIT_HTTP_ACTIVE, 4);
-  ucp_cp_opts_set_limit(o, UCP_LIMIT_HTTP_PER_HOST, 2);
-  ucp_cp *four = NULL;
-  assert_int_equal(ucp_cp_new(o, &four), UCP_OK);
-  ucp_cp_opts_free(o);
+  ucp_cp *four = limited_cp(4, 2);
   char url[128];
   snprintf(url, sizeof url, "http://localhost:%u/never", ntohs(a.sin_port));
   exchange stuck[8];
@@ -289,13 +295,7 @@ static const ucp__http_sink chained_sink = {on_headers, on_body, NULL,
 
 static void curl_host_queue_in_order(void **state) {
   (void)state;
-  ucp_cp_opts *o = ucp_cp_opts_new();
-  ucp_cp_opts_set_loop(o, &loop);
-  ucp_cp_opts_set_limit(o, UCP_LIMIT_HTTP_ACTIVE, 4);
-  ucp_cp_opts_set_limit(o, UCP_LIMIT_HTTP_PER_HOST, 1);
-  ucp_cp *one = NULL;
-  assert_int_equal(ucp_cp_new(o, &one), UCP_OK);
-  ucp_cp_opts_free(o);
+  ucp_cp *one = limited_cp(4, 1);
   unsigned port = (unsigned)ucp_sim_port(sim);
   enum { N = 4 };
   chained c[N];
