@@ -24,6 +24,12 @@
  * private network namespace); --desc names its description so the SCPD can
  * be downloaded for the "with SCPD" rows.
  *
+ * --cps K: K control points, each with its own loop thread, share each
+ * in-flight count N (N/K each), as wrk -t2 shares its connections between
+ * two threads; CPU and latencies are over all of them ("loop" is the sum
+ * of the loop threads). One control point per core is how an application
+ * goes past one core; the default is 1.
+ *
  * --pin C,S: this process (the control point) and wrk on CPU C, the
  * simulator on CPU S (bench_invoke.sh also starts minidlna on S): each
  * client gets one core and the server another, so the server's own limit
@@ -46,6 +52,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,7 +66,8 @@
 #include "bench_util.h"
 #include "upnpcp.h"
 
-enum { ROUNDS_MAX = 15, NMAX = 8, ARGS_MAX = 16, INFLIGHT_MAX = 4096 };
+enum { ROUNDS_MAX = 15, NMAX = 8, ARGS_MAX = 16, INFLIGHT_MAX = 4096,
+       CPS_MAX = 8 };
 static const double WARMUP_S = 0.5;
 static const double DRAIN_MAX_S = 40.0; /* > the 30 s invoke deadline */
 
@@ -206,6 +214,7 @@ typedef struct config {
   int modes; /* bit 0 raw, bit 1 scpd */
   const char *wrk, *wrk_script, *dump;
   int wrk_threads;
+  int cps; /* control points sharing the in-flight invokes */
 } config;
 
 /* ------------------------------------------------------ one synchronous op */
@@ -388,12 +397,15 @@ typedef struct slot {
   uint64_t t0;
 } slot;
 
+/* One control point and its share of the in-flight invokes (--cps K
+ * makes K of them, each with its own loop thread). */
 struct run {
   const config *c;
   const ucp_scpd *scpd;
   const char *url;
   ucp_cp *cp;
   slot *slots;
+  int n; /* in flight on this control point */
   atomic_int phase; /* 0 warm-up, 1 measured window, 2 draining */
   atomic_int have_clock;
   clockid_t loop_clock;
@@ -471,84 +483,174 @@ static void on_invoke(uint64_t id, const ucp_result *r, void *user) {
   else atomic_fetch_sub(&x->inflight, 1);
 }
 
-static run_result run_cp(const config *c, const char *url,
-                         const ucp_scpd *scpd, int n, sim_child *ch) {
-  run_result res;
-  memset(&res, 0, sizeof res);
+static void run_free(run *x) {
+  if (!x) return;
+  ucp_cp_free(x->cp);
+  free(x->lat);
+  free(x->slots);
+  free(x);
+}
+
+/* A control point for n of the invokes, limits set so none waits. */
+static run *run_new(const config *c, const char *url, const ucp_scpd *scpd,
+                    int n) {
+  run *x = calloc(1, sizeof *x);
   ucp_cp_opts *o = ucp_cp_opts_new();
+  if (!x || !o) {
+    free(x);
+    ucp_cp_opts_free(o);
+    return NULL;
+  }
   ucp_cp_opts_set_limit(o, UCP_LIMIT_HTTP_PER_HOST, (uint64_t)n);
   ucp_cp_opts_set_limit(o, UCP_LIMIT_HTTP_ACTIVE, (uint64_t)n);
-  run *x = calloc(1, sizeof *x);
   x->c = c;
   x->scpd = scpd;
   x->url = url;
+  x->n = n;
   x->expect_outs = -1;
   x->caplat = (size_t)((c->seconds + 1) * 400000);
   x->lat = malloc(x->caplat * sizeof *x->lat);
   x->slots = calloc((size_t)n, sizeof *x->slots);
-  if (!x->lat || !x->slots || ucp_cp_new(o, &x->cp) != UCP_OK) {
-    ucp_cp_opts_free(o);
-    snprintf(res.error, sizeof res.error, "setup failed");
-    free(x->lat), free(x->slots), free(x);
-    return res;
-  }
+  int rc = x->lat && x->slots ? ucp_cp_new(o, &x->cp) : UCP_E_NOMEM;
   ucp_cp_opts_free(o);
+  if (rc != UCP_OK) {
+    run_free(x);
+    return NULL;
+  }
+  return x;
+}
+
+/* Sums over the control points. */
+static long sum_of(run **xs, int k, size_t off) {
+  long t = 0;
+  for (int i = 0; i < k; i++)
+    t += atomic_load((atomic_long *)((char *)xs[i] + off));
+  return t;
+}
+#define SUM(field) sum_of(xs, k, offsetof(run, field))
+
+static int all_have_clock(run **xs, int k) {
+  for (int i = 0; i < k; i++)
+    if (!atomic_load(&xs[i]->have_clock)) return 0;
+  return 1;
+}
+
+static double loop_clocks_s(run **xs, int k) {
+  double t = 0;
+  for (int i = 0; i < k; i++) t += clock_s(xs[i]->loop_clock);
+  return t;
+}
+
+static void set_phase(run **xs, int k, int ph) {
+  for (int i = 0; i < k; i++) atomic_store(&xs[i]->phase, ph);
+}
+
+/* The library's counters, summed; they must agree with ours. */
+static void check_counters(run **xs, int k, run_result *res) {
+  uint64_t cs = 0, cc = 0, cpend = 0;
+  for (int i = 0; i < k; i++) {
+    /* The pending counter drops right after the last callback returns. */
+    for (int j = 0; j < 200 && ucp_cp_counter(xs[i]->cp,
+                                              UCP_COUNTER_PENDING); j++)
+      sleep_s(0.005);
+    cs += ucp_cp_counter(xs[i]->cp, UCP_COUNTER_STARTED);
+    cc += ucp_cp_counter(xs[i]->cp, UCP_COUNTER_COMPLETED);
+    cpend += ucp_cp_counter(xs[i]->cp, UCP_COUNTER_PENDING);
+  }
+  if ((uint64_t)res->started == cs && cs == cc && cpend == 0) return;
+  /* The library's own count disagrees with ours: counted as lost. */
+  res->counters_disagree = 1;
+  size_t l = strlen(res->error);
+  snprintf(res->error + l, sizeof res->error - l,
+           "%slibrary counters: started %llu, completed %llu, pending %llu",
+           l ? "; " : "", (unsigned long long)cs, (unsigned long long)cc,
+           (unsigned long long)cpend);
+}
+
+/* Every latency of the window, over all control points, sorted. */
+static void latencies(run **xs, int k, run_result *res) {
+  size_t n = 0;
+  for (int i = 0; i < k; i++) n += xs[i]->nlat;
+  uint32_t *all = n ? malloc(n * sizeof *all) : NULL;
+  if (!all) return;
+  size_t at = 0;
+  for (int i = 0; i < k; i++) {
+    memcpy(all + at, xs[i]->lat, xs[i]->nlat * sizeof *all);
+    at += xs[i]->nlat;
+  }
+  qsort(all, n, sizeof *all, cmp_u32);
+  res->p50_us = all[n / 2] / 1e3;
+  res->p99_us = all[(size_t)((double)n * 0.99)] / 1e3;
+  res->p999_us = all[(size_t)((double)n * 0.999)] / 1e3;
+  res->max_us = all[n - 1] / 1e3;
+  free(all);
+}
+
+static run_result run_cp(const config *c, const char *url,
+                         const ucp_scpd *scpd, int n, sim_child *ch) {
+  run_result res;
+  memset(&res, 0, sizeof res);
+  int k = c->cps < n ? c->cps : n;
+  run *xs[CPS_MAX] = {0};
+  for (int i = 0; i < k; i++) {
+    /* n split as evenly as it goes: the first n % k get one more. */
+    xs[i] = run_new(c, url, scpd, n / k + (i < n % k));
+    if (!xs[i]) {
+      snprintf(res.error, sizeof res.error, "setup failed");
+      for (int j = 0; j < i; j++) run_free(xs[j]);
+      return res;
+    }
+  }
   child_settle(ch);
   sim_stats s_begin = child_stats(ch);
-  atomic_store(&x->inflight, n);
-  for (int i = 0; i < n; i++) {
-    x->slots[i].x = x;
-    start_one(&x->slots[i]);
+  for (int i = 0; i < k; i++) {
+    run *x = xs[i];
+    atomic_store(&x->inflight, x->n);
+    for (int j = 0; j < x->n; j++) {
+      x->slots[j].x = x;
+      start_one(&x->slots[j]);
+    }
   }
-  /* Warm-up: connections opened, the loop thread's clock known. */
+  /* Warm-up: connections opened, the loop threads' clocks known. */
   double wend = now_s() + WARMUP_S;
-  while (now_s() < wend || (!atomic_load(&x->have_clock) &&
-                            now_s() < wend + 10 && atomic_load(&x->inflight)))
+  while (now_s() < wend || (!all_have_clock(xs, k) &&
+                            now_s() < wend + 10 && SUM(inflight)))
     sleep_s(0.01);
   struct rusage u0, u1;
   getrusage(RUSAGE_SELF, &u0);
   sim_stats s0 = child_stats(ch);
-  int clk = atomic_load(&x->have_clock);
-  double loop0 = clk ? clock_s(x->loop_clock) : 0;
+  int clk = all_have_clock(xs, k);
+  double loop0 = clk ? loop_clocks_s(xs, k) : 0;
   double cpu0 = rusage_s();
   double t0 = now_s();
-  atomic_store(&x->phase, 1);
+  set_phase(xs, k, 1);
   sleep_s(c->seconds);
-  atomic_store(&x->phase, 2);
+  set_phase(xs, k, 2);
   double t1 = now_s();
   double cpu1 = rusage_s();
-  double loop1 = clk ? clock_s(x->loop_clock) : 0;
+  double loop1 = clk ? loop_clocks_s(xs, k) : 0;
   sim_stats s1 = child_stats(ch);
   getrusage(RUSAGE_SELF, &u1);
   double dend = now_s() + DRAIN_MAX_S;
-  while (atomic_load(&x->inflight) > 0 && now_s() < dend) sleep_s(0.005);
-  /* The pending counter drops right after the last callback returns. */
-  for (int i = 0; i < 200 && ucp_cp_counter(x->cp, UCP_COUNTER_PENDING); i++)
-    sleep_s(0.005);
-  uint64_t cs = ucp_cp_counter(x->cp, UCP_COUNTER_STARTED);
-  uint64_t cc = ucp_cp_counter(x->cp, UCP_COUNTER_COMPLETED);
-  uint64_t cpend = ucp_cp_counter(x->cp, UCP_COUNTER_PENDING);
-  sim_stats s_end = child_stats(ch);
-  ucp_cp_free(x->cp);
+  while (SUM(inflight) > 0 && now_s() < dend) sleep_s(0.005);
 
   res.window_s = t1 - t0;
-  res.started = atomic_load(&x->started);
-  res.completed = atomic_load(&x->completed);
-  res.failed = atomic_load(&x->failed);
-  res.start_failed = atomic_load(&x->start_failed);
-  res.measured = atomic_load(&x->measured);
-  res.no_outs = atomic_load(&x->no_outs);
-  if (atomic_load(&x->have_error))
-    snprintf(res.error, sizeof res.error, "%s", x->first_error);
-  if ((uint64_t)res.started != cs || cs != cc || cpend != 0) {
-    /* The library's own count disagrees with ours: counted as lost. */
-    res.counters_disagree = 1;
-    size_t l = strlen(res.error);
-    snprintf(res.error + l, sizeof res.error - l,
-             "%slibrary counters: started %llu, completed %llu, pending %llu",
-             l ? "; " : "", (unsigned long long)cs, (unsigned long long)cc,
-             (unsigned long long)cpend);
-  }
+  res.started = SUM(started);
+  res.completed = SUM(completed);
+  res.failed = SUM(failed);
+  res.start_failed = SUM(start_failed);
+  res.measured = SUM(measured);
+  res.no_outs = SUM(no_outs);
+  for (int i = 0; i < k; i++)
+    if (atomic_load(&xs[i]->have_error)) {
+      snprintf(res.error, sizeof res.error, "%s", xs[i]->first_error);
+      break;
+    }
+  check_counters(xs, k, &res);
+  sim_stats s_end = child_stats(ch);
+  latencies(xs, k, &res);
+  for (int i = 0; i < k; i++) run_free(xs[i]);
+
   res.rate = res.window_s > 0 ? (double)res.measured / res.window_s : 0;
   if (res.measured > 0) {
     res.cpu_us = (cpu1 - cpu0) * 1e6 / (double)res.measured;
@@ -561,17 +663,7 @@ static run_result run_cp(const config *c, const char *url,
   res.sim_actions = s_end.actions - s_begin.actions;
   res.sim_conns = s_end.connections - s_begin.connections;
   res.sim_requests = s_end.requests - s_begin.requests;
-  if (x->nlat) {
-    qsort(x->lat, x->nlat, sizeof *x->lat, cmp_u32);
-    res.p50_us = x->lat[x->nlat / 2] / 1e3;
-    res.p99_us = x->lat[(size_t)((double)x->nlat * 0.99)] / 1e3;
-    res.p999_us = x->lat[(size_t)((double)x->nlat * 0.999)] / 1e3;
-    res.max_us = x->lat[x->nlat - 1] / 1e3;
-  }
   res.ok = res.measured > 0;
-  free(x->lat);
-  free(x->slots);
-  free(x);
   return res;
 }
 
@@ -669,12 +761,14 @@ static void usage(FILE *f) {
       "                        [--modes raw,scpd] [--wrk PATH|none] "
       "[--wrk-script FILE]\n"
       "                        [--wrk-threads T] [--dump-request FILE]\n"
-      "                        [--pin CLIENT_CPU,SERVER_CPU]\n"
+      "                        [--pin CLIENT_CPU,SERVER_CPU] [--cps K]\n"
       "Without --url: the simulator in a child process, SwitchPower:1 "
       "GetStatus.\n"
       "--desc: the description to take the SCPD from (the \"scpd\" mode).\n"
       "--dump-request FILE: write the captured request (what wrk replays) "
-      "and exit.\n",
+      "and exit.\n"
+      "--cps K: K control points (K loop threads) share each in-flight "
+      "count (default 1).\n",
       f);
 }
 
@@ -728,6 +822,7 @@ int main(int argc, char **argv) {
   c.modes = 3;
   c.wrk = "wrk";
   c.wrk_threads = 2;
+  c.cps = 1;
   static char argbuf[ARGS_MAX][512];
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -749,6 +844,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--wrk")) c.wrk = v;
     else if (!strcmp(a, "--wrk-script")) c.wrk_script = v;
     else if (!strcmp(a, "--wrk-threads")) c.wrk_threads = atoi(v);
+    else if (!strcmp(a, "--cps")) c.cps = atoi(v);
     else if (!strcmp(a, "--dump-request")) c.dump = v;
     else if (!strcmp(a, "--pin")) {
       if (sscanf(v, "%d,%d", &pin_client, &pin_server) != 2 ||
@@ -783,7 +879,7 @@ int main(int argc, char **argv) {
     }
   }
   if (c.rounds < 1 || c.rounds > ROUNDS_MAX || c.seconds <= 0 ||
-      c.wrk_threads < 1 || !c.modes || (c.url && (!c.type || !c.action))) {
+      c.wrk_threads < 1 || c.cps < 1 || c.cps > CPS_MAX || !c.modes || (c.url && (!c.type || !c.action))) {
     usage(stderr);
     return 2;
   }
@@ -894,6 +990,9 @@ int main(int argc, char **argv) {
            "%d\n\n", pin_client, pin_server);
   else
     printf("not pinned: clients and server share the cores\n\n");
+  if (c.cps > 1)
+    printf("%d control points, each with its own loop thread, share every "
+           "in-flight count (ucp xK rows)\n\n", c.cps);
   printf("| %9s | %-16s | %9s | %-19s | %8s | %8s | %8s | %10s | %10s | "
          "%10s | %6s | %6s |\n",
          "in flight", "client", "req/s", "range", "% of wrk", "p50 us",
@@ -973,9 +1072,17 @@ int main(int argc, char **argv) {
       if (np) snprintf(pc, sizeof pc, "%.1f", ratio[m][k]);
       if (chp && nr) snprintf(sv, sizeof sv, "%.1f", median(s, nr));
       cpu_med[m][k] = median(cpu, nr);
+      char who[40];
+      int kk = c.cps < n ? c.cps : n; /* run_cp's count */
+      if (kk > 1)
+        snprintf(who, sizeof who, "ucp x%d, %s", kk,
+                 m ? "SCPD" : "raw");
+      else
+        snprintf(who, sizeof who, "%s",
+                 m ? "ucp, with SCPD" : "ucp, raw (NULL)");
       printf("| %9d | %-16s | %9.0f | %-19s | %8s | %8.0f | %8.0f | %10.1f | "
              "%10.1f | %10s | %6ld | %6ld |\n",
-             n, m ? "ucp, with SCPD" : "ucp, raw (NULL)", median(v, nr),
+             n, who, median(v, nr),
              range, pc, median(a, nr), median(b, nr), cpu_med[m][k],
              median(loop, nr), sv, lost, failed);
     }
