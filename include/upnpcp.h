@@ -171,7 +171,9 @@ UCP_EXTERN int ucp_cp_opts_set_deadline(ucp_cp_opts *o, ucp_op_kind kind,
 /**
  * Create a control point. Returns UCP_OK and sets *out, or a negative code.
  * Without a loop in `opts` (or with NULL opts) it starts its own loop thread.
- * Callable from any thread.
+ * Callable from any thread. libuv aborts if one of its descriptors is 0, 1
+ * or 2, so when standard input, output or error is closed, this opens
+ * /dev/null on it first (as daemons do).
  */
 UCP_EXTERN int ucp_cp_new(const ucp_cp_opts *opts, ucp_cp **out);
 

@@ -1,7 +1,7 @@
 /* test_lifecycle.c - creating and destroying control points (CONTRACT §2,
  * §6; SECURITY.md "Lifecycle"): destroy with pending operations, destroy
  * from a callback, the caller's loop, fd stability, cancel waiting for a
- * running callback. */
+ * running callback, SIGPIPE, closed standard descriptors. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +13,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "helpers.h"
@@ -285,6 +288,43 @@ static void loop_thread_blocks_sigpipe(void **state) {
   ucp_cp_free(cp);
 }
 
+static atomic_int g_load_status = -1;
+static void load_cb(uint64_t id, const ucp_result *r, void *user) {
+  (void)id, (void)user;
+  atomic_store(&g_load_status, ucp_result_status(r));
+}
+
+/* Standard input, output and error closed (cron, `cmd <&-`): libuv aborts
+ * when one of its own descriptors is 0-2, so ucp_cp_new fills them with
+ * /dev/null first. In a child process: a load, then teardown, must end
+ * normally (before the fix: SIGABRT from uv__close). */
+static void closed_std_fds(void **state) {
+  (void)state;
+  const char *url = sim_url(sim, "/desc.xml");
+  fflush(NULL);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    close(0), close(1), close(2);
+    ucp_cp *cp;
+    uint64_t id;
+    if (ucp_cp_new(NULL, &cp) != UCP_OK) _exit(3);
+    if (ucp_load_description(cp, url, NULL, load_cb, NULL, &id) != UCP_OK)
+      _exit(4);
+    for (int i = 0; i < 500 && atomic_load(&g_load_status) < 0; i++)
+      sleep_ms(10);
+    ucp_cp_free(cp);
+    for (int fd = 0; fd <= 2; fd++)
+      if (fcntl(fd, F_GETFD) == -1) _exit(5);
+    _exit(atomic_load(&g_load_status) == UCP_OK ? 0 : 6);
+  }
+  int st = 0;
+  assert_int_equal(waitpid(pid, &st, 0), pid);
+  if (WIFSIGNALED(st)) fail_msg("child killed by signal %d", WTERMSIG(st));
+  assert_true(WIFEXITED(st));
+  assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(destroy_with_10000_pending),
@@ -295,6 +335,7 @@ int main(void) {
       cmocka_unit_test(cancel_waits_for_running_callback),
       cmocka_unit_test(counters_add_up),
       cmocka_unit_test(loop_thread_blocks_sigpipe),
+      cmocka_unit_test(closed_std_fds),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

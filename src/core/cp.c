@@ -1,8 +1,11 @@
 /* cp.c - the control point: request registry, loop thread, dispatch,
  * cancel and teardown. The rules implemented here are CONTRACT.md §1-§3
  * and §6; docs/architecture.md tells the life of one request. */
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -97,9 +100,24 @@ static int start_loop_thread(ucp_cp *cp) {
   return rc;
 }
 
+/* libuv aborts (an assertion in uv__close) when it closes one of its own
+ * descriptors that is 0, 1 or 2, which happens to the first ones it opens
+ * when the process runs with standard input, output or error closed (cron,
+ * some service managers, `cmd <&-`). Such a slot gets /dev/null first, in
+ * order, so every later descriptor is above 2. A slot another thread fills
+ * meanwhile is left to it. */
+static void fill_closed_std_fds(void) {
+  for (int fd = 0; fd <= 2; fd++) {
+    if (fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+    int n = open("/dev/null", O_RDWR);
+    if (n > 2) close(n);
+  }
+}
+
 int ucp_cp_new(const ucp_cp_opts *opts, ucp_cp **out) {
   if (!out) return UCP_E_INVALIDARG;
   *out = NULL;
+  fill_closed_std_fds();
   ucp_cp_opts defaults;
   if (!opts) {
     ucp__opts_defaults(&defaults);
