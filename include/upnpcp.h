@@ -463,11 +463,14 @@ UCP_EXTERN void ucp_search_opts_free(ucp_search_opts *o);
 /** MX in seconds, 1..5 (default 2). */
 UCP_EXTERN int ucp_search_opts_set_mx(ucp_search_opts *o, int mx);
 /** Search on this interface (by name); call again for more. Default: every
- *  interface that is up and multicast-capable. */
+ *  interface that is up and multicast-capable. UCP_E_INVALIDARG when no
+ *  interface has that name now (ucp_last_error_detail() says so). */
 UCP_EXTERN int ucp_search_opts_add_interface(ucp_search_opts *o,
                                              const char *ifname);
 /** Also (or, with ucp_search_opts_set_multicast(o, 0), only) send a
- *  unicast M-SEARCH to "a.b.c.d:port" or "[v6]:port" (UDA 1.1 §1.3.2). */
+ *  unicast M-SEARCH to "a.b.c.d:port" or "[v6]:port" (UDA 1.1 §1.3.2; port
+ *  1-65535, 1900 when left out). Anything else: UCP_E_INVALIDARG, with
+ *  ucp_last_error_detail() naming it. */
 UCP_EXTERN int ucp_search_opts_add_unicast(ucp_search_opts *o,
                                            const char *host_port);
 /** Multicast on/off (default on): M-SEARCH to IPv4 239.255.255.250 and,

@@ -568,8 +568,34 @@ static void failed_loads_back_off(void **state) {
   ucp_sim_stop(sim);
 }
 
+/* Targets and interfaces are checked when given, with a detail naming
+ * them, instead of being skipped in silence when the search runs. */
+static void search_opts_refuse_bad_targets(void **state) {
+  (void)state;
+  ucp_search_opts *so = ucp_search_opts_new();
+  static const char *const bad[] = {
+      "127.0.0.1:99999", "127.0.0.1:0", "127.0.0.1:", "nohost:1900",
+      "127.0.0.1:19x", "1.2.3:1900", "[::1", "[::1]x", "[zz::1]:1900", "",
+      "127.0.0.1 :1900"};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    assert_int_equal(ucp_search_opts_add_unicast(so, bad[i]),
+                     UCP_E_INVALIDARG);
+    assert_non_null(strstr(ucp_last_error_detail(), "unicast target"));
+  }
+  static const char *const good[] = {"127.0.0.1", "127.0.0.1:1900",
+                                     "[::1]:1900", "[::1]"};
+  for (size_t i = 0; i < sizeof good / sizeof *good; i++)
+    assert_int_equal(ucp_search_opts_add_unicast(so, good[i]), UCP_OK);
+  assert_int_equal(ucp_search_opts_add_interface(so, "nosuchif0"),
+                   UCP_E_INVALIDARG);
+  assert_non_null(strstr(ucp_last_error_detail(), "nosuchif0"));
+  assert_int_equal(ucp_search_opts_add_interface(so, "lo"), UCP_OK);
+  ucp_search_opts_free(so);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(search_opts_refuse_bad_targets),
       cmocka_unit_test(finds_one_device),
       cmocka_unit_test(finds_ten_devices),
       cmocka_unit_test(finds_two_hundred_devices),

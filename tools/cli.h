@@ -36,6 +36,7 @@ typedef struct waiter {
   const ucp_description *desc; /* a reference, when it loaded */
   int quiet;
   int stop; /* set by an event: wait_or_cancel() cancels, returns UCP_OK */
+  int refused; /* the start call said no: nothing was sent */
   /* Captured by cli_on_done() (service control). */
   const char *what;     /* label of the progress line */
   const ucp_scpd *scpd; /* a reference, when it loaded */
@@ -70,6 +71,12 @@ int exit_code(int status);
 void cli_on_done(uint64_t id, const ucp_result *r, void *user);
 void cli_on_progress(uint64_t id, uint64_t num, uint64_t den, int status,
                      void *user);
+
+/* Option values (cli_control.c): seconds as "30", "30s" or "500ms", 1 ms
+ * .. max_s; a decimal number lo .. hi. 0, or -1 when malformed. */
+int cli_parse_secs(const char *s, uint64_t max_s, uint64_t *out_ms);
+int cli_parse_uint(const char *s, unsigned long lo, unsigned long hi,
+                   unsigned long *out);
 
 /* Exit statuses: 0 done, 1 failed (remote error, not found, lost, ...),
  * 2 usage error or refused by a start call (nothing was sent), 130 Ctrl-C. */

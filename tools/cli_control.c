@@ -95,6 +95,18 @@ static int parse_ms(const char *s, uint64_t *out) {
   return 0;
 }
 
+/* A decimal number lo .. hi, nothing else. */
+int cli_parse_uint(const char *s, unsigned long lo, unsigned long hi,
+                   unsigned long *out) {
+  if (*s < '0' || *s > '9') return -1;
+  char *end;
+  errno = 0;
+  unsigned long v = strtoul(s, &end, 10);
+  if (errno || *end || v < lo || v > hi) return -1;
+  *out = v;
+  return 0;
+}
+
 static int add_arg(ctl_opts *o, char *a) {
   char *eq = strchr(a, '=');
   if (!eq || eq == a) {
@@ -110,7 +122,7 @@ static int add_arg(ctl_opts *o, char *a) {
 }
 
 /* Seconds: "30", "30s" or "500ms", 1 ms .. max_s. */
-static int parse_secs(const char *s, uint64_t max_s, uint64_t *out_ms) {
+int cli_parse_secs(const char *s, uint64_t max_s, uint64_t *out_ms) {
   if (*s < '0' || *s > '9') return -1;
   char *end;
   errno = 0;
@@ -126,9 +138,9 @@ static int parse_secs(const char *s, uint64_t max_s, uint64_t *out_ms) {
 /* subscribe's own options: 0 handled, -1 bad, 1 not one of them. */
 static int parse_sub_option(const char *a, const char *v, ctl_opts *o) {
   if (!strcmp(a, "--duration"))
-    return parse_secs(v, 30 * 86400, &o->duration_ms);
+    return cli_parse_secs(v, 30 * 86400, &o->duration_ms);
   if (!strcmp(a, "--timeout-request"))
-    return parse_secs(v, 3600, &o->timeout_ms);
+    return cli_parse_secs(v, 3600, &o->timeout_ms);
   if (!strcmp(a, "--check-ms")) return parse_ms(v, &o->check_ms);
   if (strcmp(a, "--port")) return 1;
   char *end;
@@ -188,9 +200,12 @@ static int ctl_parse(int argc, char **argv, ctl_opts *o) {
       options = 0;
     } else if (options && a[0] == '-' && a[1] == '-') {
       if (parse_option(argc, argv, &i, o) != 0) {
-        fprintf(stderr, "upnpcp: bad option or value: %s%s%s\n", a,
+        const char *d = ucp_last_error_detail(); /* from a failed setter */
+        fprintf(stderr, "upnpcp: bad option or value: %s%s%s%s", a,
                 i < argc && argv[i] != a ? " " : "",
-                i < argc && argv[i] != a ? argv[i] : "");
+                i < argc && argv[i] != a ? argv[i] : "", *d ? ": " : "");
+        put_safe_cap(stderr, d, 300);
+        fputc('\n', stderr);
         return -1;
       }
     } else if (o->npos < o->want_pos) {

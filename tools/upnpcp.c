@@ -353,8 +353,12 @@ static int describe_url(ucp_cp *cp, const char *url, int json, uint64_t ms,
   int rc = ucp_load_description(cp, url, o, on_loaded, w, &w->id);
   ucp_call_opts_free(o);
   if (rc != UCP_OK) {
-    fprintf(stderr, "upnpcp: cannot start: %s (%s)\n", ucp_err_name(rc),
-            ucp_strerror(rc));
+    const char *d = ucp_last_error_detail();
+    fprintf(stderr, "upnpcp: cannot load the description: %s: ",
+            ucp_err_name(rc));
+    put_safe(stderr, *d ? d : ucp_strerror(rc));
+    fputc('\n', stderr);
+    w->refused = 1;
     return rc;
   }
   return wait_or_cancel(cp, w);
@@ -366,22 +370,41 @@ int exit_code(int status) {
 
 /* ------------------------------------------------------------ commands */
 
+/* A bad option value: say which and how, then the usage; exit status 2. */
+static int bad_value(const char *opt, const char *v, const char *use) {
+  const char *d = ucp_last_error_detail(); /* from a failed setter */
+  fprintf(stderr, "upnpcp: bad value for %s: '", opt);
+  put_safe_cap(stderr, v, 100);
+  fprintf(stderr, "'%s", *d ? ": " : "");
+  put_safe_cap(stderr, d, 300);
+  fprintf(stderr, "\n%s", use);
+  return 2;
+}
+
 static int cmd_describe(int argc, char **argv) {
   const char *url = NULL;
   int json = 0;
   uint64_t ms = 0;
+  static const char use[] =
+      "usage: upnpcp describe URL [--json] [--timeout S]\n"
+      "  --timeout S   deadline in seconds (or 500ms), at most 3600 s\n";
   for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+      fputs(use, stdout);
+      return 0;
+    }
     if (!strcmp(argv[i], "--json")) json = 1;
-    else if (!strcmp(argv[i], "--timeout") && i + 1 < argc)
-      ms = (uint64_t)strtoull(argv[++i], NULL, 10) * 1000u;
-    else if (argv[i][0] != '-' && !url) url = argv[i];
+    else if (!strcmp(argv[i], "--timeout") && i + 1 < argc) {
+      if (cli_parse_secs(argv[++i], 3600, &ms) != 0)
+        return bad_value("--timeout", argv[i], use);
+    } else if (argv[i][0] != '-' && !url) url = argv[i];
     else {
-      fprintf(stderr, "usage: upnpcp describe URL [--json] [--timeout S]\n");
+      fprintf(stderr, "upnpcp: unexpected '%s'\n%s", argv[i], use);
       return 2;
     }
   }
   if (!url) {
-    fprintf(stderr, "usage: upnpcp describe URL [--json] [--timeout S]\n");
+    fprintf(stderr, "upnpcp: describe needs a URL\n%s", use);
     return 2;
   }
   install_sigint();
@@ -394,9 +417,10 @@ static int cmd_describe(int argc, char **argv) {
   waiter w;
   waiter_init(&w);
   rc = describe_url(cp, url, json, ms, &w);
+  int refused = w.refused;
   waiter_destroy(&w);
   ucp_cp_free(cp);
-  return exit_code(rc);
+  return refused ? EX_REFUSED : exit_code(rc);
 }
 
 
@@ -509,41 +533,76 @@ static void on_search_done(uint64_t id, const ucp_result *r, void *user) {
   pthread_mutex_unlock(&ds->w.lock);
 }
 
+static const char discover_use[] =
+    "usage: upnpcp discover [--st T] [--mx S] [--timeout S] [--iface IF]...\n"
+    "                       [--unicast HOST:PORT]... [--port N] [--ipv6] "
+    "[--json]\n"
+    "  --timeout S   how long to listen, in seconds (or 500ms), at most "
+    "3600 s\n";
+
+/* One valued option of discover: 0 taken, 2 bad (said why). */
+static int discover_option(const char *a, const char *v, ucp_search_opts *so,
+                           const char **st, uint64_t *ms) {
+  unsigned long n;
+  int ok = 1;
+  if (!strcmp(a, "--st")) *st = v;
+  else if (!strcmp(a, "--mx"))
+    ok = cli_parse_uint(v, 1, 120, &n) == 0 &&
+         ucp_search_opts_set_mx(so, (int)n) == UCP_OK;
+  else if (!strcmp(a, "--timeout")) ok = cli_parse_secs(v, 3600, ms) == 0;
+  else if (!strcmp(a, "--iface"))
+    ok = ucp_search_opts_add_interface(so, v) == UCP_OK;
+  else if (!strcmp(a, "--unicast"))
+    ok = ucp_search_opts_add_unicast(so, v) == UCP_OK &&
+         ucp_search_opts_set_multicast(so, 0) == UCP_OK;
+  else if (!strcmp(a, "--port"))
+    ok = cli_parse_uint(v, 1, 65535, &n) == 0 &&
+         ucp_search_opts_set_port(so, (unsigned)n) == UCP_OK;
+  else {
+    fprintf(stderr, "upnpcp: unknown option '%s'\n%s", a, discover_use);
+    return 2;
+  }
+  return ok ? 0 : bad_value(a, v, discover_use);
+}
+
+/* 0 parsed, 1 --help shown, 2 usage error (said why). */
 static int discover_parse(int argc, char **argv, ucp_search_opts *so,
-                          const char **st, int *json, uint64_t *secs) {
+                          const char **st, int *json, uint64_t *ms) {
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
-    int more = i + 1 < argc;
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+      fputs(discover_use, stdout);
+      return 1;
+    }
     if (!strcmp(a, "--json")) *json = 1;
-    else if (!strcmp(a, "--st") && more) *st = argv[++i];
-    else if (!strcmp(a, "--mx") && more) {
-      if (ucp_search_opts_set_mx(so, atoi(argv[++i])) != UCP_OK) return -1;
-    } else if (!strcmp(a, "--timeout") && more) *secs = strtoull(argv[++i], NULL, 10);
-    else if (!strcmp(a, "--iface") && more) {
-      if (ucp_search_opts_add_interface(so, argv[++i]) != UCP_OK) return -1;
-    } else if (!strcmp(a, "--unicast") && more) {
-      if (ucp_search_opts_add_unicast(so, argv[++i]) != UCP_OK) return -1;
-      ucp_search_opts_set_multicast(so, 0);
-    } else if (!strcmp(a, "--port") && more) {
-      if (ucp_search_opts_set_port(so, (unsigned)atoi(argv[++i])) != UCP_OK) return -1;
-    } else if (!strcmp(a, "--ipv6")) ucp_search_opts_set_ipv6(so, 1);
-    else return -1;
+    else if (!strcmp(a, "--ipv6")) ucp_search_opts_set_ipv6(so, 1);
+    else if (i + 1 < argc && a[0] == '-') {
+      int r = discover_option(a, argv[i + 1], so, st, ms);
+      if (r) return r;
+      i++;
+    } else {
+      fprintf(stderr, "upnpcp: unexpected '%s'\n%s", a, discover_use);
+      return 2;
+    }
   }
-  return *secs > 0 && *secs <= 3600 ? 0 : -1;
+  return 0;
 }
 
 /* Search and wait for it, cancelling on Ctrl-C. Returns the op status. */
 static int run_search(ucp_cp *cp, const char *st, ucp_search_opts *so,
-                      uint64_t secs, discover_state *ds) {
+                      uint64_t ms, discover_state *ds) {
   ucp_call_opts *o = ucp_call_opts_new();
   ucp_call_opts_set_progress(o, on_search_progress);
-  ucp_call_opts_set_deadline(o, secs * 1000u + 5000u);
-  ucp_search_opts_set_duration(so, secs * 1000u);
+  ucp_call_opts_set_deadline(o, ms + 5000u);
+  ucp_search_opts_set_duration(so, ms);
   int rc = ucp_search(cp, st, so, o, on_search_event, on_search_done, ds,
                       &ds->w.id);
   ucp_call_opts_free(o);
   if (rc != UCP_OK) {
-    fprintf(stderr, "upnpcp: cannot search: %s\n", ucp_err_name(rc));
+    const char *d = ucp_last_error_detail();
+    fprintf(stderr, "upnpcp: cannot search: %s: ", ucp_err_name(rc));
+    put_safe(stderr, *d ? d : ucp_strerror(rc));
+    fputc('\n', stderr);
     return rc;
   }
   return wait_or_cancel(cp, &ds->w);
@@ -552,14 +611,13 @@ static int run_search(ucp_cp *cp, const char *st, ucp_search_opts *so,
 static int cmd_discover(int argc, char **argv) {
   const char *st = "ssdp:all";
   int json = 0;
-  uint64_t secs = 5;
+  uint64_t ms = 5000;
   ucp_search_opts *so = ucp_search_opts_new();
-  if (!so || discover_parse(argc, argv, so, &st, &json, &secs) != 0) {
-    fprintf(stderr, "usage: upnpcp discover [--st T] [--mx S] [--timeout S] "
-                    "[--iface IF]... [--unicast HOST:PORT]... [--port N] "
-                    "[--ipv6] [--json]\n");
+  if (!so) return 1;
+  int pr = discover_parse(argc, argv, so, &st, &json, &ms);
+  if (pr) {
     ucp_search_opts_free(so);
-    return 2;
+    return pr == 1 ? 0 : 2;
   }
   install_sigint();
   ucp_cp *cp;
@@ -572,7 +630,7 @@ static int cmd_discover(int argc, char **argv) {
   waiter_init(&ds.w);
   ds.json = json;
   ds.tty = isatty(STDERR_FILENO) && !json;
-  int rc = run_search(cp, st, so, secs, &ds);
+  int rc = run_search(cp, st, so, ms, &ds);
   ucp_cp_free(cp);
   waiter_destroy(&ds.w);
   ucp_search_opts_free(so);

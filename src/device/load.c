@@ -58,15 +58,27 @@ static const ucp__op_vtable load_vt = {
 int ucp_load_description(ucp_cp *cp, const char *url,
                          const ucp_call_opts *opts, ucp_done_cb done,
                          void *user, uint64_t *id) {
-  if (!cp || !url || !done || !id) return UCP_E_INVALIDARG;
+  if (!cp || !url || !done || !id) {
+    ucp__detail_set("ucp_load_description: NULL argument");
+    return UCP_E_INVALIDARG;
+  }
   size_t n = strlen(url);
-  if (n > UCP__URL_MAX) return UCP_E_URL;
+  if (n > UCP__URL_MAX) {
+    ucp__detail_set("description URL %.200s...: over 2 KiB", url);
+    return UCP_E_URL;
+  }
   load_op *op = ucp__calloc(1, sizeof *op + n + 1);
-  if (!op) return UCP_E_NOMEM;
+  if (!op) {
+    ucp__detail_set("ucp_load_description: out of memory");
+    return UCP_E_NOMEM;
+  }
   memcpy(op->url, url, n + 1);
   const char *why;
   char host[UCP__HOST_MAX];
   int rc = ucp__url_check_http(url, host, sizeof host, &why);
+  if (rc != UCP_OK)
+    ucp__detail_set("description URL %.200s: %s", url,
+                    why ? why : ucp_strerror(rc));
   if (rc == UCP_OK) {
     if (ucp__url_host_is_ip(host) && strlen(host) < sizeof op->pin)
       strcpy(op->pin, host);

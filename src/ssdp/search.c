@@ -97,16 +97,64 @@ int ucp_search_opts_set_mx(ucp_search_opts *o, int mx) {
 
 int ucp_search_opts_add_interface(ucp_search_opts *o, const char *ifname) {
   if (!o || !ifname || !*ifname || strlen(ifname) >= IF_NAMESIZE ||
-      o->nifaces >= MAX_IFACES)
+      o->nifaces >= MAX_IFACES) {
+    ucp__detail_set("interface: NULL, empty, over %d bytes, or more than %d",
+                    IF_NAMESIZE - 1, MAX_IFACES);
     return UCP_E_INVALIDARG;
+  }
+  if (if_nametoindex(ifname) == 0) {
+    ucp__detail_set("no network interface named '%.*s'", IF_NAMESIZE, ifname);
+    return UCP_E_INVALIDARG;
+  }
   strcpy(o->ifaces[o->nifaces++], ifname);
   return UCP_OK;
 }
 
+/* "a.b.c.d[:port]" or "[v6][:port]", port 1..65535 (default 1900), into
+ * `to`. 0, or -1 when it is anything else. */
+static int parse_host_port(const char *hp, struct sockaddr_storage *to) {
+  char host[INET6_ADDRSTRLEN];
+  const char *end;
+  int v6 = hp[0] == '[';
+  if (v6) {
+    end = strchr(hp, ']');
+    if (!end) return -1;
+    hp++;
+  } else {
+    end = hp + strcspn(hp, ":");
+  }
+  size_t n = (size_t)(end - hp);
+  if (!n || n >= sizeof host) return -1;
+  memcpy(host, hp, n);
+  host[n] = '\0';
+  const char *p = end + v6;
+  unsigned long port = 1900;
+  if (*p == ':') {
+    char *e;
+    if (p[1] < '0' || p[1] > '9') return -1;
+    port = strtoul(p + 1, &e, 10);
+    if (*e || port == 0 || port > 65535) return -1;
+  } else if (*p) {
+    return -1;
+  }
+  memset(to, 0, sizeof *to);
+  if (v6)
+    return uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)to) ? -1 : 0;
+  return uv_ip4_addr(host, (int)port, (struct sockaddr_in *)to) ? -1 : 0;
+}
+
 int ucp_search_opts_add_unicast(ucp_search_opts *o, const char *host_port) {
-  if (!o || !host_port || strlen(host_port) >= sizeof o->unicast[0] ||
-      o->nunicast >= MAX_UNICAST)
+  struct sockaddr_storage to;
+  if (!o || !host_port || o->nunicast >= MAX_UNICAST) {
+    ucp__detail_set("unicast target: NULL, or more than %d", MAX_UNICAST);
     return UCP_E_INVALIDARG;
+  }
+  if (strlen(host_port) >= sizeof o->unicast[0] ||
+      parse_host_port(host_port, &to) != 0) {
+    ucp__detail_set("unicast target '%.64s': not a.b.c.d[:port] or "
+                    "[v6][:port] with a port 1-65535", host_port);
+    return UCP_E_INVALIDARG;
+  }
   strcpy(o->unicast[o->nunicast++], host_port);
   return UCP_OK;
 }
@@ -606,18 +654,11 @@ static void send_unicast(search_op *op) {
   net *n = op->net;
   for (int i = 0; i < op->so.nunicast; i++) {
     const char *hp = op->so.unicast[i];
-    char host[64];
-    unsigned port = 1900;
     struct sockaddr_storage to;
-    if (hp[0] == '[') {
-      if (sscanf(hp, "[%45[^]]]:%u", host, &port) < 1 || !n->has6 ||
-          uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)&to) != 0)
-        continue;
-      send_to(op, &n->udp6, (const struct sockaddr *)&to, hp, -1);
+    if (parse_host_port(hp, &to) != 0) continue; /* checked when added */
+    if (to.ss_family == AF_INET6) {
+      if (n->has6) send_to(op, &n->udp6, (const struct sockaddr *)&to, hp, -1);
     } else {
-      if (sscanf(hp, "%45[^:]:%u", host, &port) < 1 ||
-          uv_ip4_addr(host, (int)port, (struct sockaddr_in *)&to) != 0)
-        continue;
       send_to(op, &n->udp4, (const struct sockaddr *)&to, hp, -1);
     }
   }
