@@ -772,6 +772,20 @@ static void test_range(void **state) {
   RANGE(FIXED_14_4, "1.25", "0", "10", "0.25", NULL);
   RANGE(FIXED_14_4, "1.2501", "0", "10", "0.25", off);
   RANGE(R4, "3.4028235e38", "0", "3.4028235e38", NULL, NULL);
+  /* r4: value, minimum and step are floats, so 0.3 / 0.1 misses 3 by
+   * 4e-8 (far above the 1e-9 that suits r8); every tenth is on the step,
+   * the maximum included, and off-step values are still refused */
+  static const char *const tenths[] = {"0", "0.1", "0.2", "0.3", "0.4", "0.5",
+                                       "0.6", "0.7", "0.8", "0.9", "1"};
+  for (size_t i = 0; i < sizeof tenths / sizeof *tenths; i++)
+    RANGE(R4, tenths[i], "0", "1", "0.1", NULL);
+  RANGE(R4, "0.35", "0", "1", "0.1", off);
+  RANGE(R4, "0.31", "0", "1", "0.1", off);
+  RANGE(R4, "1000.1", "1000", "2000", "0.1", NULL); /* far from 0 */
+  RANGE(R4, "1000.15", "1000", "2000", "0.1", off);
+  RANGE(R8, "1000000.1", "1000000", NULL, "0.1", NULL);
+  RANGE(R8, "1000000.15", "1000000", NULL, "0.1", off);
+  RANGE(R8, "0.30000001", "0", "1", "0.1", off);
   /* absent bounds: NULL or "" */
   RANGE(UI2, "65535", "", "", "", NULL);
   RANGE(UI2, "65535", NULL, NULL, NULL, NULL);

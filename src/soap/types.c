@@ -762,6 +762,26 @@ static int bound(const ucp__value *v, const char *text, ucp__value *b) {
 
 static int present(const char *s) { return s && *s; }
 
+static double absd(double d) { return d < 0 ? -d : d; }
+
+/* Whether real x is base plus a whole number of steps. x, base and step
+ * were each rounded to the type (r4: to a float, a relative error of
+ * 2^-24 each), so the quotient may miss a whole number by about that
+ * error times (|x| + |base|) / step, plus its own rounding: allow four
+ * times that, and never less than 1e-9 of the quotient (decimal steps
+ * like 0.1 are not exact in binary at all). */
+static int on_step(double x, double base, double step, int single) {
+  double q = (x - base) / step;
+  if (!isfinite(q)) return 0;
+  double aq = absd(q);
+  if (aq >= 0x1p53) return 1; /* beyond, every double is a whole number */
+  double nearest = (double)(int64_t)(aq + 0.5);
+  double eps = single ? 0x1p-22 : 0x1p-51;
+  double tol = eps * ((absd(x) + absd(base)) / step + aq + 1.0);
+  double floor = 1e-9 * (aq > 1.0 ? aq : 1.0);
+  return absd(aq - nearest) <= (tol > floor ? tol : floor);
+}
+
 int ucp__value_check_range(const ucp__value *v, const char *min,
                            const char *max, const char *step,
                            const char **why) {
@@ -819,18 +839,9 @@ int ucp__value_check_range(const ucp__value *v, const char *min,
     double x = v->v.r;
     if (has_lo && x < lo.v.r) return *why = below, UCP_E_INVALIDARG;
     if (has_hi && x > hi.v.r) return *why = above, UCP_E_INVALIDARG;
-    if (has_st) {
-      double q = (x - (has_lo ? lo.v.r : 0.0)) / st.v.r;
-      if (!isfinite(q)) return *why = off, UCP_E_INVALIDARG;
-      double aq = q < 0 ? -q : q;
-      if (aq < 0x1p53) { /* beyond, every double is a whole number */
-        double nearest = (double)(int64_t)(aq + 0.5);
-        double d = aq - nearest;
-        if (d < 0) d = -d;
-        if (d > 1e-9 * (aq > 1.0 ? aq : 1.0))
-          return *why = off, UCP_E_INVALIDARG;
-      }
-    }
+    if (has_st && !on_step(x, has_lo ? lo.v.r : 0.0, st.v.r,
+                           v->type == UCP_TYPE_R4))
+      return *why = off, UCP_E_INVALIDARG;
   }
   return UCP_OK;
 }
