@@ -395,6 +395,70 @@ static void test_scpd_config_id(void **state) {
   assert_int_equal(ucp_sim_requests(f->sim), before + 2);
 }
 
+/* A request that joins a running download keeps its own deadline: the
+ * first request gives up at its 300 ms, the download is made again for
+ * the second, whose 10 s cover the device's 1.5 s (CONTRACT §5). */
+static void test_scpd_join_keeps_own_deadline(void **state) {
+  fx *f = *state;
+  const char *doc =
+      "<root xmlns=\"urn:schemas-upnp-org:device-1-0\"><device>"
+      "<deviceType>urn:x:device:X:1</deviceType><UDN>uuid:join-test</UDN>"
+      "<serviceList><service>"
+      "<serviceType>urn:schemas-upnp-org:service:SwitchPower:1</serviceType>"
+      "<serviceId>urn:upnp-org:serviceId:SwitchPower</serviceId>"
+      "<SCPDURL>/SwitchPower.xml?ms=1500</SCPDURL>"
+      "<controlURL>/ctl/SwitchPower</controlURL><eventSubURL>/evt/x"
+      "</eventSubURL></service></serviceList></device></root>";
+  const ucp_description *d;
+  assert_int_equal(ucp_description_parse(doc, strlen(doc),
+                                         ucp_sim_description_url(f->sim), &d,
+                                         NULL, 0),
+                   UCP_OK);
+  const ucp_service *svc = ucp_device_service(ucp_description_root(d), 0);
+  rec a, b;
+  rec_init(&a, f->cp);
+  rec_init(&b, f->cp);
+  uint64_t ida, idb;
+  ucp_call_opts *oa = opts_with(300), *ob = opts_with(10000);
+  assert_int_equal(ucp_scpd_download(f->cp, svc, oa, on_done, &a, &ida),
+                   UCP_OK);
+  sleep_ms(50);
+  assert_int_equal(ucp_scpd_download(f->cp, svc, ob, on_done, &b, &idb),
+                   UCP_OK);
+  assert_int_equal(rec_wait(&a, 5000), 0);
+  assert_int_equal(a.status, UCP_E_TIMEOUT);
+  assert_int_equal(rec_wait(&b, 10000), 0);
+  if (b.status != UCP_OK) fail_msg("the later request: %s", b.detail);
+  assert_int_equal(b.from_cache, 0);
+  assert_non_null(ucp_scpd_find_action(b.scpd, "SetTarget"));
+  ucp_call_opts_free(oa);
+  ucp_call_opts_free(ob);
+  rec_destroy(&a);
+  rec_destroy(&b);
+  ucp_description_unref(d);
+}
+
+/* A reboot or ucp_cp_forget_device() drops cached SCPDs whatever the case
+ * of the UDN it names (an SSDP USN may spell it otherwise than the
+ * description). */
+static void test_scpd_forget_any_case(void **state) {
+  fx *f = *state;
+  const char *udn = ucp_device_field_get(ucp_description_root(f->desc),
+                                         UCP_DEVICE_UDN);
+  char upper[128];
+  snprintf(upper, sizeof upper, "%s", udn);
+  for (char *p = upper; *p; p++)
+    if (*p >= 'a' && *p <= 'z') *p = (char)(*p - 'a' + 'A');
+  assert_string_not_equal(upper, udn);
+  int cached = 0;
+  const ucp_scpd *s = download(f, f->sp, &cached); /* in the cache */
+  ucp_scpd_unref(s);
+  assert_int_equal(ucp_cp_forget_device(f->cp, upper), UCP_OK);
+  s = download(f, f->sp, &cached);
+  assert_int_equal(cached, 0);
+  ucp_scpd_unref(s);
+}
+
 static void test_scpd_errors(void **state) {
   fx *f = *state;
   uint64_t id = 0;
@@ -799,6 +863,8 @@ int main(void) {
       cmocka_unit_test(test_scpd_cache),
       cmocka_unit_test(test_scpd_cancel_fills_cache),
       cmocka_unit_test(test_scpd_config_id),
+      cmocka_unit_test(test_scpd_join_keeps_own_deadline),
+      cmocka_unit_test(test_scpd_forget_any_case),
       cmocka_unit_test(test_scpd_errors),
       cmocka_unit_test(test_invoke_switch),
       cmocka_unit_test(test_invoke_dimming),

@@ -4,6 +4,7 @@
  * goes on and fills the cache (CONTRACT §3). Loop thread only. */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "../core/mem.h"
 #include "../core/op.h"
@@ -11,6 +12,8 @@
 #include "control.h"
 
 enum { E_LOADING = 1, E_READY };
+/* A later waiter needs at least this much time left for a new download. */
+enum { RESTART_MIN_MS = 50 };
 
 typedef struct entry entry;
 struct entry {
@@ -25,6 +28,7 @@ struct entry {
   ucp__http_req *req; /* E_LOADING */
   ucp__scpd_parser *parser;
   ucp__scpd_waiter *waiters;
+  uint64_t until; /* E_LOADING: the latest deadline of a waiter (ucp__now_ms) */
 };
 
 typedef struct cache {
@@ -82,7 +86,7 @@ static void trim(cache *c) {
 }
 
 static int same_key(const entry *e, const ucp__scpd_key *k) {
-  return strcmp(e->url, k->url) == 0 && strcmp(e->udn, k->udn) == 0 &&
+  return strcmp(e->url, k->url) == 0 && strcasecmp(e->udn, k->udn) == 0 &&
          strcmp(e->sid, k->service_id) == 0;
 }
 
@@ -161,10 +165,26 @@ static int finish_parse(entry *e, char *detail, size_t cap) {
   return rc;
 }
 
+static int start_download(cache *c, entry *e, uint64_t deadline_ms);
+
+/* The download ran out of the time its first waiter gave it, but a waiter
+ * that joined later still has time of its own (CONTRACT §5: each call its
+ * deadline): download again, within that. 1 when restarted. */
+static int restart_for_later_waiter(entry *e, int status) {
+  uint64_t now = ucp__now_ms();
+  if (status != UCP_E_TIMEOUT || !e->waiters || e->stale ||
+      e->until <= now + RESTART_MIN_MS)
+    return 0;
+  ucp__scpd_parser_free(e->parser);
+  e->parser = NULL;
+  return start_download(e->c, e, e->until - now) == UCP_OK;
+}
+
 static void on_done(void *ctx, const ucp__http_outcome *o) {
   entry *e = ctx;
   cache *c = e->c;
   e->req = NULL;
+  if (restart_for_later_waiter(e, o->status)) return;
   char detail[768] = "";
   int rc = o->status;
   if (rc != UCP_OK) snprintf(detail, sizeof detail, "SCPD %s", o->detail);
@@ -244,6 +264,8 @@ int ucp__scpd_cache_get(ucp_cp *cp, const ucp__scpd_key *key,
   w->entry = e; /* first, so it sees the download's first progress */
   w->next = e->waiters;
   e->waiters = w;
+  uint64_t until = ucp__now_ms() + deadline_ms;
+  if (until > e->until) e->until = until;
   if (!fresh) return UCP_OK;
   int rc = start_download(c, e, deadline_ms);
   if (rc != UCP_OK) {
@@ -274,7 +296,7 @@ void ucp__scpd_cache_forget(ucp_cp *cp, const char *udn) {
   cache *c = ucp__cp_ext(cp, UCP__EXT_SCPD_CACHE);
   for (entry *e = c ? c->head : NULL; e;) {
     entry *next = e->next;
-    if (strcmp(e->udn, udn) == 0) {
+    if (strcasecmp(e->udn, udn) == 0) { /* UUIDs: any case (RFC 4122) */
       if (e->state == E_READY) drop_entry(e);
       else e->stale = 1;
     }

@@ -558,12 +558,20 @@ static enum MHD_Result sim_h_desc(sim_req *r) {
   return sim_reply_doc(r, &r->dev->desc);
 }
 
+/* An SCPD, after ?ms=N of silence when asked (a slow device). */
+static enum MHD_Result sim_reply_scpd(sim_req *r, const sim_doc *d) {
+  uint64_t ms;
+  if (!sim_qnum(r, "ms", 0, SIM_WAIT_MAX_MS, &ms)) return sim_bad_param(r);
+  if (ms && !sim_wait_ms(r->sim, r->conn, ms)) return MHD_NO; /* stop, gone */
+  return sim_reply_doc(r, d);
+}
+
 static enum MHD_Result sim_h_scpd_sp(sim_req *r) {
-  return sim_reply_doc(r, &r->sim->scpd_sp);
+  return sim_reply_scpd(r, &r->sim->scpd_sp);
 }
 
 static enum MHD_Result sim_h_scpd_dim(sim_req *r) {
-  return sim_reply_doc(r, &r->sim->scpd_dim);
+  return sim_reply_scpd(r, &r->sim->scpd_dim);
 }
 
 static enum MHD_Result sim_h_icon(sim_req *r) {
