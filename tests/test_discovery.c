@@ -17,6 +17,7 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <uv.h>
 
 typedef struct hunt {
   pthread_mutex_t lock;
@@ -593,8 +594,86 @@ static void search_opts_refuse_bad_targets(void **state) {
   ucp_search_opts_free(so);
 }
 
+/* curl's threaded resolver watches a socketpair of its own and closes it
+ * without us: its poll handle must go when curl stops watching it, or the
+ * control point's teardown takes that fd number out of the caller's epoll
+ * when one of the caller's sockets has it by then. Here (only lo, no DNS
+ * server reachable) the name fails fast, then the caller opens listeners
+ * on the same loop, frees the control point, and each must still accept. */
+static int stale_done, stale_accepted;
+static void stale_load_done(uint64_t id, const ucp_result *r, void *u) {
+  (void)id, (void)r, (void)u;
+  stale_done = 1;
+}
+static void stale_on_conn(uv_stream_t *s, int st) {
+  (void)s, (void)st;
+  stale_accepted = 1;
+}
+
+static void resolver_socket_leaves_callers_fds_alone(void **state) {
+  (void)state;
+  uv_loop_t loop;
+  assert_int_equal(uv_loop_init(&loop), 0);
+  ucp_cp_opts *o = ucp_cp_opts_new();
+  ucp_cp_opts_set_loop(o, &loop);
+  ucp_cp *cp;
+  assert_int_equal(ucp_cp_new(o, &cp), UCP_OK);
+  ucp_cp_opts_free(o);
+  /* one socket of the caller's first, as in an application (it moves the
+   * resolver's socketpair onto numbers the listeners below take) */
+  uv_tcp_t pre;
+  struct sockaddr_in pa;
+  uv_ip4_addr("127.0.0.1", 0, &pa);
+  assert_int_equal(uv_tcp_init(&loop, &pre), 0);
+  assert_int_equal(uv_tcp_bind(&pre, (struct sockaddr *)&pa, 0), 0);
+  assert_int_equal(uv_listen((uv_stream_t *)&pre, 8, stale_on_conn), 0);
+  uint64_t id;
+  assert_int_equal(ucp_load_description(cp, "http://nosuch.invalid:1/d.xml",
+                                        NULL, stale_load_done, NULL, &id),
+                   UCP_OK);
+  for (int i = 0; i < 10000 && !stale_done; i++) {
+    uv_run(&loop, UV_RUN_NOWAIT);
+    sleep_ms(1);
+  }
+  assert_true(stale_done);
+  enum { NL = 8 };
+  uv_tcp_t srv[NL];
+  int port[NL];
+  for (int i = 0; i < NL; i++) {
+    struct sockaddr_in a;
+    uv_ip4_addr("127.0.0.1", 0, &a);
+    assert_int_equal(uv_tcp_init(&loop, &srv[i]), 0);
+    assert_int_equal(uv_tcp_bind(&srv[i], (struct sockaddr *)&a, 0), 0);
+    assert_int_equal(uv_listen((uv_stream_t *)&srv[i], 8, stale_on_conn), 0);
+    int al = sizeof a;
+    uv_tcp_getsockname(&srv[i], (struct sockaddr *)&a, &al);
+    port[i] = ntohs(a.sin_port);
+  }
+  for (int i = 0; i < 5; i++) uv_run(&loop, UV_RUN_NOWAIT); /* in epoll */
+  ucp_cp_free(cp);
+  for (int i = 0; i < 50; i++) uv_run(&loop, UV_RUN_NOWAIT);
+  for (int i = 0; i < NL; i++) {
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a;
+    uv_ip4_addr("127.0.0.1", port[i], &a);
+    assert_int_equal(connect(c, (struct sockaddr *)&a, sizeof a), 0);
+    stale_accepted = 0;
+    for (int k = 0; k < 2000 && !stale_accepted; k++) {
+      uv_run(&loop, UV_RUN_NOWAIT);
+      sleep_ms(1);
+    }
+    close(c);
+    if (!stale_accepted) fail_msg("listener %d got no connection callback", i);
+  }
+  for (int i = 0; i < NL; i++) uv_close((uv_handle_t *)&srv[i], NULL);
+  uv_close((uv_handle_t *)&pre, NULL);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(resolver_socket_leaves_callers_fds_alone),
       cmocka_unit_test(search_opts_refuse_bad_targets),
       cmocka_unit_test(finds_one_device),
       cmocka_unit_test(finds_ten_devices),

@@ -1007,6 +1007,42 @@ static void send_failure_inside_a_turn_is_retried(void **state) {
   assert_true(ok);
 }
 
+/* The device answers, then closes the kept-alive connection with the next
+ * request unread: a reset while the client waits for that answer. Through
+ * h1 (an address) and through curl (a host name) alike, the request is
+ * sent again on a new connection (curl failed it with "select/poll
+ * returned error" while the reset was passed on as CURL_CSELECT_ERR). */
+static void reset_after_answer_script(peer *p, int fd, int n) {
+  (void)n;
+  char buf[4096];
+  if (!read_request(fd, buf, sizeof buf)) return;
+  say(fd, OK_HELLO);
+  sleep_ms(300); /* the next request arrives, unread: the close resets */
+}
+
+static void reset_kept_alive_connection_is_retried(void **state) {
+  (void)state;
+  peer_start(reset_after_answer_script);
+  for (int curl = 0; curl < 2; curl++) {
+    char url[128];
+    snprintf(url, sizeof url, "http://%s:%u/r", curl ? "localhost" : "127.0.0.1",
+             P->port);
+    for (int i = 0; i < 2; i++) {
+      exchange x;
+      ucp__http_spec spec = {.method = "GET", .url = url};
+      start(&x, &spec);
+      run_until(&x, 1, 10000);
+      assert_int_equal(x.done, 1);
+      if (x.o.status != UCP_OK)
+        fail_msg("%s request %d: %s", curl ? "curl" : "h1", i + 1, x.detail);
+      assert_string_equal(x.body, "hello");
+    }
+  }
+  assert_int_equal(atomic_load(&P->conns), 4); /* two per engine */
+  peer_stop();
+  uv_run(&loop, UV_RUN_NOWAIT);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(sequential_requests_reuse_one_connection),
@@ -1034,6 +1070,7 @@ int main(void) {
       cmocka_unit_test(busy_host_does_not_starve_another),
       cmocka_unit_test(retry_goes_before_queued_requests),
       cmocka_unit_test(send_failure_inside_a_turn_is_retried),
+      cmocka_unit_test(reset_kept_alive_connection_is_retried),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -201,6 +201,25 @@ static void connect_time_address_check(void **state) {
   assert_int_equal(x.o.http_status, 0);
   spec.pin_ip = "127.0.0.1";
   assert_int_equal(exchange_run(&x, &spec), UCP_OK);
+  /* curl now has a kept-alive connection to localhost: another pin is
+   * still refused, though no connection is made (checked per request) */
+  spec.pin_ip = "127.0.0.2";
+  assert_int_equal(exchange_run(&x, &spec), UCP_E_POLICY);
+  spec.pin_ip = "127.0.0.1";
+  assert_int_equal(exchange_run(&x, &spec), UCP_OK);
+  /* Compared as addresses, not as text: curl keeps an IPv6 literal as
+   * written, and this one reaches the IPv4 listener. */
+  int s6 = socket(AF_INET6, SOCK_STREAM, 0);
+  if (s6 < 0) return; /* no IPv6 here */
+  close(s6);
+  snprintf(url, sizeof url, "http://[::FFFF:127.0.0.1]:%u/desc.xml",
+           (unsigned)ucp_sim_port(sim));
+  spec.pin_ip = "::FFFF:127.0.0.1";
+  assert_int_equal(exchange_run(&x, &spec), UCP_OK);
+  spec.pin_ip = "::ffff:7f00:1";
+  assert_int_equal(exchange_run(&x, &spec), UCP_OK);
+  spec.pin_ip = "::ffff:127.0.0.2";
+  assert_int_equal(exchange_run(&x, &spec), UCP_E_POLICY);
 }
 
 /* The curl engine (a host name) answers like h1.c: body, headers, caps. */
@@ -332,6 +351,68 @@ static void curl_host_queue_in_order(void **state) {
   for (int i = 0; i < 20; i++) uv_run(&loop, UV_RUN_NOWAIT);
 }
 
+/* A request started from another's completion (an M-POST retry does
+ * this) queues behind the requests already waiting: one slot, A running,
+ * B (another host) waiting, C (A's host) started from A's on_done: B
+ * completes before C. */
+typedef struct starter {
+  chained c;
+  ucp_cp *cp;
+  const char *url;
+  chained *next; /* started from on_done */
+  ucp__http_req *next_req;
+} starter;
+
+static void starter_done(void *ctx, const ucp__http_outcome *o) {
+  starter *st = ctx;
+  chained_done(&st->c, o);
+  if (!st->next) return;
+  ucp__http_spec spec = {.method = "GET", .url = st->url};
+  assert_int_equal(ucp__http_start(st->cp, &spec, &chained_sink, st->next,
+                                   &st->next_req),
+                   UCP_OK);
+}
+
+static const ucp__http_sink starter_sink = {on_headers, on_body, NULL,
+                                            starter_done};
+
+static void curl_start_from_done_queues_behind(void **state) {
+  (void)state;
+  int s6 = socket(AF_INET6, SOCK_STREAM, 0);
+  if (s6 < 0) skip(); /* B's host below is an IPv6 spelling */
+  close(s6);
+  ucp_cp *one = limited_cp(1, 4);
+  char url[128], other[128]; /* two hosts for curl: two keys */
+  snprintf(url, sizeof url, "http://localhost:%u/echo",
+           (unsigned)ucp_sim_port(sim));
+  snprintf(other, sizeof other, "http://[::ffff:127.0.0.1]:%u/echo",
+           (unsigned)ucp_sim_port(sim));
+  chained_seq = 0;
+  starter a;
+  chained b, c;
+  memset(&a, 0, sizeof a);
+  memset(&b, 0, sizeof b);
+  memset(&c, 0, sizeof c);
+  a.cp = one;
+  a.url = url;
+  a.next = &c;
+  ucp__http_req *ra, *rb;
+  ucp__http_spec spec = {.method = "GET", .url = url};
+  assert_int_equal(ucp__http_start(one, &spec, &starter_sink, &a, &ra), UCP_OK);
+  spec.url = other;
+  assert_int_equal(ucp__http_start(one, &spec, &chained_sink, &b, &rb), UCP_OK);
+  for (int i = 0; i < 10000 && !(b.x.done && c.x.done); i++) {
+    uv_run(&loop, UV_RUN_NOWAIT);
+    sleep_ms(1);
+  }
+  assert_int_equal(a.c.x.o.status, UCP_OK);
+  assert_int_equal(b.x.o.status, UCP_OK);
+  assert_int_equal(c.x.o.status, UCP_OK);
+  assert_true(a.c.order < b.order && b.order < c.order);
+  ucp_cp_free(one);
+  for (int i = 0; i < 20; i++) uv_run(&loop, UV_RUN_NOWAIT);
+}
+
 static void caps_abort_in_callbacks(void **state) {
   (void)state;
   exchange x;
@@ -444,6 +525,7 @@ int main(void) {
       cmocka_unit_test(curl_engine_serves_names),
       cmocka_unit_test(curl_silent_host_does_not_hold_up_others),
       cmocka_unit_test(curl_host_queue_in_order),
+      cmocka_unit_test(curl_start_from_done_queues_behind),
       cmocka_unit_test(caps_abort_in_callbacks),
       cmocka_unit_test(redirect_not_followed_and_no_proxy),
       cmocka_unit_test(abort_mid_body_then_engine_goes_on),

@@ -38,9 +38,18 @@ enum { CURL_HOST_BUCKETS = 64 };
 typedef struct poll_ctx {
   uv_poll_t poll;
   curl_socket_t fd;
+  int events; /* what curl last asked to watch: UV_READABLE|UV_WRITABLE */
   http_engine *eng;
   struct poll_ctx *prev, *next;
 } poll_ctx;
+
+/* A socket number: the poll handle watching it, and whether it was opened
+ * by opensocket_cb, so that curl closes it through closesocket_cb. Other
+ * sockets (the threaded resolver's socketpair) curl closes by itself. */
+typedef struct fd_slot {
+  poll_ctx *pc;
+  unsigned char mine;
+} fd_slot;
 
 /* An easy handle kept for the next transfer (curl_easy_reset keeps its
  * buffers), with its error buffer. */
@@ -56,7 +65,7 @@ struct http_engine {
   CURLM *multi;
   uv_timer_t timer;
   poll_ctx *polls;
-  poll_ctx **byfd; /* the poll handle of each socket curl has open */
+  fd_slot *byfd; /* by socket: its poll handle, and whether we opened it */
   size_t nbyfd;
   easy_slot pool[EASY_POOL];
   size_t npool;
@@ -167,15 +176,26 @@ static void sync_timer(http_engine *eng) {
   else uv_timer_start(&eng->timer, on_curl_timer, (uint64_t)ms, 0);
 }
 
+static poll_ctx *byfd_get(http_engine *eng, curl_socket_t fd);
+
 static void on_poll(uv_poll_t *h, int status, int events) {
   poll_ctx *pc = h->data;
   http_engine *eng = pc->eng;
   int flags = 0;
-  if (status < 0) flags = CURL_CSELECT_ERR;
+  /* An error (a reset): libuv stopped the handle. curl reads and writes to
+   * find out what happened, as after poll() - CURL_CSELECT_ERR alone would
+   * fail the transfer without its retry of a dead kept-alive connection. */
+  if (status < 0) flags = CURL_CSELECT_IN | CURL_CSELECT_OUT;
   if (events & UV_READABLE) flags |= CURL_CSELECT_IN;
   if (events & UV_WRITABLE) flags |= CURL_CSELECT_OUT;
   int running;
-  curl_multi_socket_action(eng->multi, pc->fd, flags, &running);
+  curl_socket_t fd = pc->fd;
+  curl_multi_socket_action(eng->multi, fd, flags, &running);
+  /* Still the same watch, and curl did not change what it wants (it then
+   * calls socket_cb, which restarts the handle): watch again. */
+  if (status < 0 && byfd_get(eng, fd) == pc && pc->events &&
+      !uv_is_active((uv_handle_t *)&pc->poll))
+    uv_poll_start(&pc->poll, pc->events, on_poll);
   check_multi_info(eng);
   sync_timer(eng);
 }
@@ -231,36 +251,65 @@ static int doom(http_engine *eng, CURL *easy) {
   return 0;
 }
 
-static poll_ctx *byfd_get(http_engine *eng, curl_socket_t fd) {
-  return fd >= 0 && (size_t)fd < eng->nbyfd ? eng->byfd[fd] : NULL;
+static fd_slot *byfd_slot(http_engine *eng, curl_socket_t fd) {
+  return fd >= 0 && (size_t)fd < eng->nbyfd ? &eng->byfd[fd] : NULL;
 }
 
-static int byfd_set(http_engine *eng, curl_socket_t fd, poll_ctx *pc) {
-  if (fd < 0) return -1;
+static poll_ctx *byfd_get(http_engine *eng, curl_socket_t fd) {
+  fd_slot *sl = byfd_slot(eng, fd);
+  return sl ? sl->pc : NULL;
+}
+
+/* The slot of `fd`, the table grown to hold it; NULL without memory. */
+static fd_slot *byfd_grow(http_engine *eng, curl_socket_t fd) {
+  if (fd < 0) return NULL;
   if ((size_t)fd >= eng->nbyfd) {
-    if (!pc) return 0;
     size_t n = eng->nbyfd ? eng->nbyfd : 64;
     while (n <= (size_t)fd) n *= 2;
-    poll_ctx **b = ucp__realloc(eng->byfd, n * sizeof *b);
-    if (!b) return -1;
+    fd_slot *b = ucp__realloc(eng->byfd, n * sizeof *b);
+    if (!b) return NULL;
     memset(b + eng->nbyfd, 0, (n - eng->nbyfd) * sizeof *b);
     eng->byfd = b;
     eng->nbyfd = n;
   }
-  eng->byfd[fd] = pc;
+  return &eng->byfd[fd];
+}
+
+static int byfd_set(http_engine *eng, curl_socket_t fd, poll_ctx *pc) {
+  fd_slot *sl = pc ? byfd_grow(eng, fd) : byfd_slot(eng, fd);
+  if (!sl) return pc ? -1 : 0;
+  sl->pc = pc;
   return 0;
 }
 
-/* A socket's poll handle lives as long as the socket: curl removes a
- * kept-alive connection's socket after each transfer and adds it back on
- * the next, which would otherwise cost a handle, an ioctl and epoll calls
- * per request. It is closed with the socket (closesocket_cb). */
+/* Forget the poll handle of `fd` and close it: libuv's close of a poll
+ * handle takes the fd number out of epoll, so it must happen while the
+ * socket still has that number. */
+static void poll_drop(http_engine *eng, curl_socket_t fd, poll_ctx *pc) {
+  byfd_set(eng, fd, NULL);
+  poll_close(pc);
+}
+
+/* The poll handle of a socket we opened lives as long as the socket: curl
+ * removes a kept-alive connection's socket after each transfer and adds it
+ * back on the next, which would otherwise cost a handle, an ioctl and
+ * epoll calls per request. It is closed with the socket (closesocket_cb).
+ * A socket curl opened itself (the resolver's socketpair) is never
+ * closed through us: its handle goes when curl stops watching it, before
+ * the number can be reused. */
 static int socket_cb(CURL *easy, curl_socket_t s, int action, void *userp,
                      void *socketp) {
   http_engine *eng = userp;
   poll_ctx *pc = socketp ? socketp : byfd_get(eng, s);
   if (action == CURL_POLL_REMOVE) {
-    if (pc) uv_poll_stop(&pc->poll);
+    fd_slot *sl = byfd_slot(eng, s);
+    if (pc && !(sl && sl->mine)) {
+      curl_multi_assign(eng->multi, s, NULL);
+      poll_drop(eng, s, pc);
+    } else if (pc) {
+      pc->events = 0;
+      uv_poll_stop(&pc->poll);
+    }
     return 0;
   }
   if (!pc) {
@@ -275,6 +324,7 @@ static int socket_cb(CURL *easy, curl_socket_t s, int action, void *userp,
   int ev = 0;
   if (action != CURL_POLL_OUT) ev |= UV_READABLE;
   if (action != CURL_POLL_IN) ev |= UV_WRITABLE;
+  pc->events = ev;
   uv_poll_start(&pc->poll, ev, on_poll);
   return 0;
 }
@@ -397,34 +447,77 @@ static int xferinfo_cb(void *userp, curl_off_t dltotal, curl_off_t dlnow,
  * curl is about to connect to must be the pinned device address. */
 static int closesocket_cb(void *clientp, curl_socket_t fd) {
   http_engine *eng = clientp;
+  fd_slot *sl = byfd_slot(eng, fd);
+  if (sl) sl->mine = 0;
   poll_ctx *pc = byfd_get(eng, fd);
-  if (pc) {
-    byfd_set(eng, fd, NULL);
-    poll_close(pc);
-  }
+  if (pc) poll_drop(eng, fd, pc);
   return close(fd);
+}
+
+/* Whether the connection goes to the pinned device address: compared as
+ * addresses, since curl keeps an IPv6 literal as written ("::FFFF:..."). */
+static int pin_matches(const struct curl_sockaddr *a, const char *pin,
+                       char *ip, size_t ipcap) {
+  unsigned char want[16];
+  const void *have = NULL;
+  size_t n = 0;
+  if (a->family == AF_INET) {
+    have = &((const struct sockaddr_in *)&a->addr)->sin_addr;
+    n = 4;
+  } else if (a->family == AF_INET6) {
+    have = &((const struct sockaddr_in6 *)&a->addr)->sin6_addr;
+    n = 16;
+  }
+  ip[0] = '\0';
+  if (!have) return 0;
+  inet_ntop(a->family, have, ip, (socklen_t)ipcap);
+  if (inet_pton(a->family, pin, want) == 1) return memcmp(have, want, n) == 0;
+  return strcmp(ip, pin) == 0;
+}
+
+/* Two textual addresses name the same address (or, when either is not an
+ * address, are the same text). */
+static int same_ip(const char *a, const char *b) {
+  unsigned char x[16], y[16];
+  int fam = strchr(a, ':') ? AF_INET6 : AF_INET;
+  if (inet_pton(fam, a, x) == 1 && inet_pton(fam, b, y) == 1)
+    return memcmp(x, y, fam == AF_INET6 ? 16 : 4) == 0;
+  return strcmp(a, b) == 0;
+}
+
+/* Before every request, a reused connection's too: curl pools connections
+ * by host name and port, so a connection opened under another request's
+ * pin must not carry this one to another address. */
+static int prereq_cb(void *clientp, char *ip, char *local_ip, int port,
+                     int local_port) {
+  curl_req *r = clientp;
+  (void)local_ip, (void)port, (void)local_port;
+  if (!r->pin_ip || same_ip(ip, r->pin_ip)) return CURL_PREREQFUNC_OK;
+  r->policy_refused = 1;
+  ucp__http_set_error(&r->base, "connection to %s refused: device address is %s",
+                      ip, r->pin_ip);
+  return CURL_PREREQFUNC_ABORT;
 }
 
 static curl_socket_t opensocket_cb(void *userp, curlsocktype purpose,
                                    struct curl_sockaddr *a) {
   curl_req *r = userp;
   (void)purpose;
-  if (r->pin_ip) {
-    char ip[INET6_ADDRSTRLEN] = "";
-    if (a->family == AF_INET)
-      inet_ntop(AF_INET, &((struct sockaddr_in *)&a->addr)->sin_addr, ip,
-                sizeof ip);
-    else if (a->family == AF_INET6)
-      inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&a->addr)->sin6_addr, ip,
-                sizeof ip);
-    if (strcmp(ip, r->pin_ip) != 0) {
-      r->policy_refused = 1;
-      ucp__http_set_error(&r->base, "connection to %s refused: device address is %s",
-                          ip, r->pin_ip);
-      return CURL_SOCKET_BAD;
-    }
+  char ip[INET6_ADDRSTRLEN];
+  if (r->pin_ip && !pin_matches(a, r->pin_ip, ip, sizeof ip)) {
+    r->policy_refused = 1;
+    ucp__http_set_error(&r->base, "connection to %s refused: device address is %s",
+                        ip, r->pin_ip);
+    return CURL_SOCKET_BAD;
   }
-  return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+  curl_socket_t fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+  fd_slot *sl = fd >= 0 ? byfd_grow(r->eng, fd) : NULL;
+  if (fd >= 0 && !sl) { /* no memory to remember it: refuse it */
+    close(fd);
+    return CURL_SOCKET_BAD;
+  }
+  if (sl) sl->mine = 1;
+  return fd;
 }
 
 /* ------------------------------------------------------------ requests */
@@ -447,6 +540,18 @@ static int map_curl_error(const curl_req *r, CURLcode cc) {
 
 /* ---------------------------------------------------------------- hosts */
 
+#ifdef CURLU_PUNYCODE
+static int non_ascii_host(CURLU *u) {
+  char *h = NULL;
+  int yes = 0;
+  if (curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK)
+    for (const unsigned char *p = (const unsigned char *)h; *p; p++)
+      yes |= *p >= 0x80;
+  curl_free(h);
+  return yes;
+}
+#endif
+
 /* "host:port" of `url` as curl parses it (so "HTTP://Dev", "dev:80" and
  * "dev" agree), lower case. UCP_OK, UCP_E_NOMEM, or UCP_E_URL. */
 static int host_key(const char *url, char *key, size_t n) {
@@ -460,6 +565,9 @@ static int host_key(const char *url, char *key, size_t n) {
 #ifdef CURLU_PUNYCODE
   if (uc == CURLUE_OK)
     uc = curl_url_get(u, CURLUPART_HOST, &host, CURLU_PUNYCODE);
+  /* curl 7.88 says "out of memory" when libidn2 cannot convert a name
+   * (in the C locale, any non-ASCII one): a URL curl cannot use. */
+  if (uc == CURLUE_OUT_OF_MEMORY && non_ascii_host(u)) uc = CURLUE_BAD_HOSTNAME;
 #else
   if (uc == CURLUE_OK) uc = curl_url_get(u, CURLUPART_HOST, &host, 0);
 #endif
@@ -588,6 +696,9 @@ static void check_multi_info(http_engine *eng) {
     curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&r);
     if (r->doomed) continue; /* reaped below */
     transfer_ended(r);
+    /* The freed slot goes to the queue first: a request the owner starts
+     * from on_done (an M-POST retry) queues behind the waiting ones. */
+    start_waiting(eng);
     finish_req(r, cc);
     free_req(r);
   }
@@ -634,6 +745,8 @@ static void set_callbacks(curl_req *r) {
   curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
   curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, opensocket_cb);
   curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, r);
+  curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, prereq_cb);
+  curl_easy_setopt(e, CURLOPT_PREREQDATA, r);
   /* The engine, not the request: connections outlive requests. */
   curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, closesocket_cb);
   curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, r->eng);
