@@ -233,6 +233,45 @@ check "a bad --timeout is a usage error (2)" test $? -eq 2
 "$bin" invoke --help >"$tmp/h.out" 2>&1
 check "invoke --help exits 0 and explains DEVICE" grep -q "friendly name" "$tmp/h.out"
 
+# Option values are checked where they are given, naming the bad one
+# (nothing is searched or sent: every one is refused before).
+"$bin" describe "$url" --timeout 500x >/dev/null 2>"$tmp/o1.err"; rc=$?
+check "describe --timeout 500x: usage error naming it" \
+  bash -c "test $rc -eq 2 && grep -q \"bad value for --timeout: '500x'\" '$tmp/o1.err'"
+"$bin" discover --port 99999 >/dev/null 2>"$tmp/o2.err"; rc=$?
+check "discover --port 99999: usage error" \
+  bash -c "test $rc -eq 2 && grep -q 'bad value for --port' '$tmp/o2.err'"
+"$bin" scpd "no such name" SwitchPower --unicast 127.0.0.1:99999 >/dev/null 2>"$tmp/o3.err"; rc=$?
+check "--unicast 127.0.0.1:99999: usage error saying why" \
+  bash -c "test $rc -eq 2 && grep -q 'port 1-65535' '$tmp/o3.err'"
+"$bin" scpd "no such name" SwitchPower --iface nosuchif0 >/dev/null 2>"$tmp/o4.err"; rc=$?
+check "--iface nosuchif0: usage error naming it" \
+  bash -c "test $rc -eq 2 && grep -q \"no network interface named 'nosuchif0'\" '$tmp/o4.err'"
+"$bin" scpd ftp://127.0.0.1/desc.xml SwitchPower >/dev/null 2>"$tmp/o5.err"; rc=$?
+check "a non-http URL is refused (2) saying why" \
+  bash -c "test $rc -eq 2 && grep -q 'only http:// URLs are allowed' '$tmp/o5.err'"
+
+# Standard descriptors closed (cron, nohup): no abort in libuv.
+"$bin" invoke "$url" SwitchPower GetStatus <&- 2>"$tmp/fd.err"; rc=$?
+check "stdin closed: invoke still works" test $rc -eq 0
+"$bin" invoke "$url" SwitchPower GetStatus >&- 2>"$tmp/fd.err"; rc=$?
+check "stdout closed: no crash" test $rc -ne 134
+# Output that cannot be written is a failure.
+if [ -w /dev/full ]; then
+  "$bin" invoke "$url" SwitchPower GetStatus >/dev/full 2>"$tmp/full.err"; rc=$?
+  check "stdout on a full disk: exit 1, said" \
+    bash -c "test $rc -eq 1 && grep -q 'cannot write the output' '$tmp/full.err'"
+fi
+# --json: a failure before any result is one document too.
+"$bin" invoke "$url" NoSuchService GetStatus --json >"$tmp/jf.json" 2>/dev/null; rc=$?
+check "--json, no such service: exit 1 and a JSON document" \
+  bash -c "test $rc -eq 1 && python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d[\"status\"]==\"UCP_E_NOT_FOUND\" and \"NoSuchService\" in d[\"detail\"], d' '$tmp/jf.json'"
+"$bin" invoke "$url" SwitchPower SetTarget "$(printf 'newTargetValue=\377')" --json >"$tmp/jr.json" 2>/dev/null; rc=$?
+check "--json, a refused argument that is not UTF-8: valid JSON" \
+  bash -c "test $rc -eq 2 && python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d[\"status\"]==\"UCP_E_INVALIDARG\", d' '$tmp/jr.json'"
+"$bin" demo --bogus >/dev/null 2>&1
+check "demo with an argument: usage error (2)" test $? -eq 2
+
 # A device whose control URL answers slowly (the sim's ?fault=slow), served
 # as a file by a unicast-only simulator that also has its own UDN and name.
 mkdir -p "$tmp/www"

@@ -287,6 +287,19 @@ static ucp_call_opts *call_opts(const ctl_opts *o) {
 
 /* -------------------------------------------------- reporting failures */
 
+/* The last failure, for --json: a command that fails before it has a
+ * result still prints one document (print_failure_json). */
+static struct {
+  char status[40];
+  char detail[1024];
+} last_failure;
+
+static void note_failure(const char *status, const char *detail) {
+  snprintf(last_failure.status, sizeof last_failure.status, "%s", status);
+  snprintf(last_failure.detail, sizeof last_failure.detail, "%s",
+           detail ? detail : "");
+}
+
 /* ": detail" when there is one, else " (what the code means)". */
 static void put_reason(int rc, const char *detail) {
   if (detail && *detail) {
@@ -300,8 +313,10 @@ static void put_reason(int rc, const char *detail) {
 
 /* A start call said no: nothing was sent, no id was issued. */
 static int refused(const char *what, int rc) {
+  const char *d = ucp_last_error_detail();
   fprintf(stderr, "upnpcp: cannot %s: %s", what, ucp_err_name(rc));
-  put_reason(rc, ucp_last_error_detail());
+  put_reason(rc, d);
+  note_failure(ucp_err_name(rc), *d ? d : ucp_strerror(rc));
   return EX_REFUSED;
 }
 
@@ -322,6 +337,8 @@ static int failed(const char *what, const waiter *w) {
   fprintf(stderr, " failed: %s", ucp_err_name(w->status));
   if (w->http) fprintf(stderr, ", HTTP %d", w->http);
   put_reason(w->status, w->detail);
+  note_failure(ucp_err_name(w->status),
+               w->detail && *w->detail ? w->detail : ucp_strerror(w->status));
   return EX_FAIL;
 }
 
@@ -431,6 +448,11 @@ static void on_find_progress(uint64_t id, uint64_t num, uint64_t den,
 }
 
 static void not_found_device(const finder *x, const ctl_opts *o) {
+  char d[600];
+  snprintf(d, sizeof d, "no device with %s '%.400s' answered within %llu ms",
+           x->by_udn ? "UDN" : "friendly name", x->want,
+           (unsigned long long)o->search_ms);
+  note_failure("UCP_E_NOT_FOUND", d);
   fprintf(stderr, "upnpcp: no device with %s '",
           x->by_udn ? "UDN" : "friendly name");
   put_safe(stderr, x->want);
@@ -573,6 +595,9 @@ static void put_device_name(FILE *f, const ucp_device *d) {
 static int resolve_service(const ctl_opts *o, ctl_target *t) {
   t->svc = find_service(t->desc, t->dev, o->pos[1]);
   if (t->svc) return EX_OK;
+  char why[600];
+  snprintf(why, sizeof why, "no service '%.400s' in the device", o->pos[1]);
+  note_failure("UCP_E_NOT_FOUND", why);
   fputs("upnpcp: no service '", stderr);
   put_safe(stderr, o->pos[1]);
   fputs("' in ", stderr);
@@ -922,8 +947,20 @@ static void print_call_json(const ucp_service *svc, const waiter *w,
 
 /* A refused start with --json: still one document on stdout. */
 static void print_refused_json(int rc) {
-  put_json(json_pack("{s:n,s:s,s:s}", "id", "status", ucp_err_name(rc),
-                     "detail", ucp_last_error_detail()));
+  put_json(json_pack("{s:n,s:s,s:o}", "id", "status", ucp_err_name(rc),
+                     "detail", jsafe(ucp_last_error_detail())));
+}
+
+/* The command failed before it had a result (device, service, SCPD,
+ * Ctrl-C): with --json, one document all the same. */
+static void print_failure_json(int ex) {
+  const char *st = ex == EX_CANCELLED ? "cancelled"
+                   : last_failure.status[0] ? last_failure.status
+                                            : "UCP_E_FAIL";
+  put_json(json_pack("{s:n,s:s,s:o,s:i}", "id", "status", st, "detail",
+                     jsafe(ex == EX_CANCELLED ? "interrupted (Ctrl-C)"
+                                              : last_failure.detail),
+                     "exit", ex));
 }
 
 /* -------------------------------------------------------- the commands */
@@ -961,7 +998,7 @@ int session_open(session *s, int argc, char **argv, int want_pos,
   if (ex == EX_OK) ex = resolve_service(o, &s->t);
   if (ex == EX_OK && !o->raw) {
     ex = get_scpd(s->cp, o, s->t.svc, &s->scpd);
-    if (ex == EX_FAIL && allow_raw)
+    if ((ex == EX_FAIL || ex == EX_REFUSED) && allow_raw)
       fputs("upnpcp: (--raw works without the SCPD)\n", stderr);
     if ((ex == EX_FAIL || ex == EX_REFUSED) && o->allow_sub) {
       fputs("upnpcp: warning: subscribing without the SCPD: event values "
@@ -983,6 +1020,8 @@ int cmd_scpd(int argc, char **argv) {
     ex = EX_OK;
   } else if (s.o.json && s.scpd.id && s.scpd.done) {
     print_scpd_json(s.t.svc, &s.scpd); /* the download ran and failed */
+  } else if (s.o.json && ex != EX_OK && s.cp) {
+    print_failure_json(ex);
   }
   session_free(&s);
   return ex;
@@ -1029,6 +1068,8 @@ int cmd_invoke(int argc, char **argv) {
     ucp_call_opts_free(c);
     ex = call_finish(&s, &w, rc, "action", s.o.pos[2]);
     waiter_destroy(&w);
+  } else if (s.o.json && s.cp) {
+    print_failure_json(ex);
   }
   session_free(&s);
   return ex;
@@ -1048,6 +1089,8 @@ int cmd_query(int argc, char **argv) {
     ucp_call_opts_free(c);
     ex = call_finish(&s, &w, rc, "variable", s.o.pos[2]);
     waiter_destroy(&w);
+  } else if (s.o.json && s.cp) {
+    print_failure_json(ex);
   }
   session_free(&s);
   return ex;

@@ -261,7 +261,7 @@ static void on_loaded(uint64_t id, const ucp_result *r, void *user) {
     print_json(id, d, r);
   } else if (d && !w->quiet) {
     print_description(d);
-  } else if (!d) {
+  } else if (!d && !w->quiet) { /* quiet: the caller reports it */
     fprintf(stderr, "upnpcp: request %llu failed: %s (%s)",
             (unsigned long long)id, ucp_err_name(ucp_result_status(r)),
             ucp_strerror(ucp_result_status(r)));
@@ -670,6 +670,10 @@ static int demo_timeout(ucp_cp *cp, const char *base) {
   int rc = ucp_load_description(cp, url, o, on_loaded, &w, &w.id);
   ucp_call_opts_free(o);
   if (rc == UCP_OK) rc = wait_or_cancel(cp, &w);
+  if (rc == 130) {
+    waiter_destroy(&w);
+    return rc;
+  }
   printf("a device dripping one byte per 100 ms, deadline 500 ms -> %s\n",
          ucp_err_name(rc));
   waiter_destroy(&w);
@@ -688,16 +692,24 @@ static int demo_discover(ucp_cp *cp, ucp_sim *sim, char *location, size_t n) {
   memset(&ds, 0, sizeof ds);
   waiter_init(&ds.w);
   printf("unicast M-SEARCH for upnp:rootdevice to %s\n", target);
-  int rc = run_search(cp, "upnp:rootdevice", so, 2, &ds);
+  int rc = run_search(cp, "upnp:rootdevice", so, 2000, &ds);
   ucp_search_opts_free(so);
   waiter_destroy(&ds.w);
   printf("%zu device(s) found\n", ds.shown);
   snprintf(location, n, "%s", ds.location);
+  if (rc == 130) return rc;
   return rc == UCP_OK && ds.shown == 1 && ds.location[0] ? UCP_OK : UCP_E_FAIL;
 }
 
 static int cmd_demo(int argc, char **argv) {
-  (void)argc, (void)argv;
+  if (argc > 1) {
+    int help = !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h");
+    fprintf(help ? stdout : stderr,
+            "%susage: upnpcp demo\n  the simulator and the control point, "
+            "end to end, on loopback (nothing multicast)\n",
+            help ? "" : "upnpcp: demo takes no arguments\n");
+    return help ? 0 : 2;
+  }
   ucp_sim *sim;
   ucp_sim_opts so = {0};
   so.ssdp = 1;
@@ -732,7 +744,9 @@ static int cmd_demo(int argc, char **argv) {
   }
   ucp_cp_free(cp);
   ucp_sim_stop(sim);
-  printf("\ndemo %s\n", rc == UCP_OK ? "finished" : "FAILED");
+  printf("\ndemo %s\n", rc == UCP_OK    ? "finished"
+                        : rc == 130 ? "interrupted"
+                                    : "FAILED");
   return exit_code(rc);
 }
 
@@ -757,7 +771,20 @@ static void usage(FILE *f) {
           "  version                               print the library version\n");
 }
 
+static int dispatch(int argc, char **argv);
+
+/* Output that could not be written (a full disk, a closed pipe) is a
+ * failure, not a success with nothing printed. */
 int main(int argc, char **argv) {
+  int ex = dispatch(argc, argv);
+  if (fflush(stdout) != 0 || ferror(stdout)) {
+    fprintf(stderr, "upnpcp: cannot write the output: %s\n", strerror(errno));
+    if (ex == 0) ex = 1;
+  }
+  return ex;
+}
+
+static int dispatch(int argc, char **argv) {
   if (argc < 2) {
     usage(stderr);
     return 2;
@@ -775,7 +802,7 @@ int main(int argc, char **argv) {
     printf("upnpcp %s\n", ucp_version(NULL));
     return 0;
   }
-  if (!strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+  if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
     usage(stdout);
     return 0;
   }
