@@ -523,6 +523,32 @@ static void test_invoke_switch(void **state) {
   assert_int_equal(ucp_sim_switch_status(f->sim, 0), 0);
 }
 
+/* A deadline as long as uint64_t goes means "none": it neither wraps to
+ * "now" in the control point nor overflows curl's seconds-to-ms (the
+ * "localhost" control URL goes through curl, the address through h1). */
+static void test_huge_deadline(void **state) {
+  fx *f = *state;
+  rec r;
+  invoke_wait(f, &r, f->sp, f->sp_scpd, "GetStatus", NULL, 0, UINT64_MAX);
+  assert_int_equal(r.status, UCP_OK);
+  rec_destroy(&r);
+  char url[256];
+  snprintf(url, sizeof url, "http://localhost:%u/ctl/SwitchPower",
+           (unsigned)ucp_sim_port(f->sim));
+  rec_init(&r, f->cp);
+  uint64_t id;
+  ucp_call_opts *o = opts_with(UINT64_MAX / 2);
+  assert_int_equal(ucp_invoke_url(f->cp, url,
+                                  "urn:schemas-upnp-org:service:SwitchPower:1",
+                                  NULL, "GetStatus", NULL, 0, o, on_done, &r,
+                                  &id),
+                   UCP_OK);
+  ucp_call_opts_free(o);
+  assert_int_equal(rec_wait(&r, 15000), 0);
+  if (r.status != UCP_OK) fail_msg("through curl: %s", r.detail);
+  rec_destroy(&r);
+}
+
 static void test_invoke_dimming(void **state) {
   fx *f = *state;
   rec r;
@@ -867,6 +893,7 @@ int main(void) {
       cmocka_unit_test(test_scpd_forget_any_case),
       cmocka_unit_test(test_scpd_errors),
       cmocka_unit_test(test_invoke_switch),
+      cmocka_unit_test(test_huge_deadline),
       cmocka_unit_test(test_invoke_dimming),
       cmocka_unit_test(test_invoke_validation),
       cmocka_unit_test(test_invoke_faults),

@@ -275,8 +275,8 @@ static void blame_argument(const char *type, const char *action,
     const char *w = NULL;
     if (ucp__soap_build_request(type, action, &in->names[i], &in->values[i],
                                 1, &b, &len, NULL, 0, &w) != UCP_OK) {
-      ucp__detail_set("%s argument '%.64s': %s", action, in->names[i],
-                      w ? w : why);
+      ucp__detail_set("%s argument '%.64s': %s", action,
+                      in->names[i] ? in->names[i] : "(null)", w ? w : why);
       return;
     }
     ucp__free(b);

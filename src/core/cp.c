@@ -224,7 +224,9 @@ int ucp__op_submit(ucp_cp *cp, ucp__op *op, const ucp__op_vtable *vt,
   op->progress = opts ? opts->progress : NULL;
   op->deadline_ms = opts && opts->deadline_ms ? opts->deadline_ms
                                               : cp->deadline_defaults[vt->kind];
-  op->timer.key = ucp__now_ms() + op->deadline_ms;
+  uint64_t now = ucp__now_ms(); /* a huge deadline: never, not overflow */
+  op->timer.key = op->deadline_ms > UINT64_MAX - now ? UINT64_MAX
+                                                     : now + op->deadline_ms;
   op->timer.idx = SIZE_MAX;
   op->result.kind = vt->kind;
   op->state = UCP__OP_QUEUED;

@@ -752,17 +752,28 @@ static void set_callbacks(curl_req *r) {
   curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, r->eng);
 }
 
+/* curl keeps times in a long and multiplies seconds by 1000: bound them as
+ * h1.c does (24.8 days), so that a huge deadline is not "too slow" at once. */
+static long clamp_ms(uint64_t ms) {
+  return ms > INT32_MAX ? (long)INT32_MAX : (long)ms;
+}
+
+static long clamp_s(uint64_t s) {
+  return s > INT32_MAX / 1000 ? (long)(INT32_MAX / 1000) : (long)s;
+}
+
 static int configure(curl_req *r) {
   CURL *e = r->easy;
   set_policy_opts(e);
   set_callbacks(r);
   if (curl_easy_setopt(e, CURLOPT_URL, r->base.url) != CURLE_OK) return UCP_E_URL;
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
-  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)r->connect_timeout_ms);
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, clamp_ms(r->connect_timeout_ms));
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)r->low_speed_time_s);
+  curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, clamp_s(r->low_speed_time_s));
   curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)r->max_body);
-  if (r->timeout_ms) curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)r->timeout_ms);
+  if (r->timeout_ms)
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, clamp_ms(r->timeout_ms));
   if (r->body) {
     curl_easy_setopt(e, CURLOPT_POST, 1L);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
