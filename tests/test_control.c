@@ -725,6 +725,7 @@ static void test_http_faults(void **state) {
       {"fault=chunked", UCP_OK, 200},
       {"fault=mpost", UCP_OK, 200},
       {"fault=reset", UCP_E_NETWORK, 200},
+      {"fault=badcode", UCP_E_FAULT, 500},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     rec r;
@@ -739,6 +740,11 @@ static void test_http_faults(void **state) {
                ucp_err_name(cases[i].status), cases[i].http);
     if (r.status == UCP_OK) assert_string_equal(r.names[0], "ResultStatus");
     else assert_non_null(strstr(r.detail, "/ctl/SwitchPower"));
+    if (r.status == UCP_E_FAULT) { /* the code is no number: 0, and said */
+      assert_int_equal(r.upnp_error, 0);
+      assert_string_equal(r.upnp_desc, "Odd Device");
+      assert_non_null(strstr(r.detail, "errorCode 'abc' is not an integer"));
+    }
     rec_destroy(&r);
   }
 }

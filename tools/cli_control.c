@@ -837,7 +837,7 @@ static json_t *json_head(const waiter *w, const ucp_service *svc) {
                         jstr(ucp_service_field_get(svc, UCP_SERVICE_ID)));
   }
   if (w->status != UCP_OK)
-    json_object_set_new(o, "detail", jstr(w->detail ? w->detail : ""));
+    json_object_set_new(o, "detail", jsafe(w->detail ? w->detail : ""));
   return o;
 }
 

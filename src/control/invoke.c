@@ -124,9 +124,15 @@ static void finish_fault(invoke_op *op, const ucp__soap_result *res) {
                                             : res->fault_string;
   op->base.result.upnp_error = res->upnp_error;
   op->base.result.upnp_desc = ucp__strdup(desc);
+  /* A fault has no out-arguments to carry warnings: the first goes into
+   * the detail (an errorCode that is not an integer reads as 0 and says
+   * so there). */
+  const char *w = res->warnings ? res->warnings : "";
+  int wn = (int)strcspn(w, "\n");
   ucp__op_fail(&op->base, UCP_E_FAULT, op->http_status,
-               "%s at %s: SOAP fault %s: UPnPError %d: %s", what(op), op->url,
-               res->fault_code, res->upnp_error, desc);
+               "%s at %s: SOAP fault %s: UPnPError %d: %s%s%.*s%s", what(op),
+               op->url, res->fault_code, res->upnp_error, desc,
+               wn ? " (warning: " : "", wn, w, wn ? ")" : "");
 }
 
 static void finish_response(invoke_op *op, const ucp__soap_result *res) {

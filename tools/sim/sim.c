@@ -959,6 +959,23 @@ static enum MHD_Result sim_cr_empty(sim_req *r, const ucp__sim_soap_out *o,
   return sim_queue_ctl(r, MHD_HTTP_OK, resp);
 }
 
+/* A UPnPError whose errorCode is not a number (a device bending UDA). */
+static enum MHD_Result sim_cr_badcode(sim_req *r, const ucp__sim_soap_out *o,
+                                      const sim_cparams *p) {
+  (void)o;
+  (void)p;
+  static const char body[] =
+      "<?xml version=\"1.0\"?><s:Envelope xmlns:s=\"http://schemas.xmlsoap"
+      ".org/soap/envelope/\" s:encodingStyle=\"http://schemas.xmlsoap.org/"
+      "soap/encoding/\"><s:Body><s:Fault><faultcode>s:Client</faultcode>"
+      "<faultstring>UPnPError</faultstring><detail><UPnPError xmlns=\"urn:"
+      "schemas-upnp-org:control-1-0\"><errorCode>abc</errorCode>"
+      "<errorDescription>Odd Device</errorDescription></UPnPError></detail>"
+      "</s:Fault></s:Body></s:Envelope>\n";
+  return sim_reply_static(r, MHD_HTTP_INTERNAL_SERVER_ERROR, body,
+                          sizeof body - 1, "text/xml; charset=\"utf-8\"");
+}
+
 static const sim_cfault sim_cfaults[] = {
     {"slow", true, true, false, sim_cr_normal},
     {"stall_body", true, false, false, sim_cr_stall},
@@ -969,6 +986,7 @@ static const sim_cfault sim_cfaults[] = {
     {"malformed", false, false, false, sim_cr_malformed},
     {"500", false, false, false, sim_cr_500},
     {"empty", false, false, false, sim_cr_empty},
+    {"badcode", false, false, false, sim_cr_badcode},
 };
 
 static const sim_cfault sim_cfault_none = {"", true, false, false,

@@ -81,8 +81,10 @@
  *  - malformed: 200 text/xml, that head then "<broken>", tags unclosed.
  *  - 500: HTTP 500 with a text/html body, no SOAP fault.
  *  - empty: 200 text/xml with an empty body.
+ *  - badcode: HTTP 500, a SOAP fault whose UPnPError errorCode is "abc".
  * slow, stall_body, chunked, oversized and mpost execute the action; reset,
- * malformed, 500 and empty only check it (no state change, not counted).
+ * malformed, 500, empty and badcode only check it (no state change, not
+ * counted).
  *
  * GENA side (UDA 2.0 section 4, sim_gena.c). The eventSubURLs
  * /evt/SwitchPower and /evt/Dimming (every device) take SUBSCRIBE and
