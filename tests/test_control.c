@@ -595,8 +595,33 @@ static void expect_refused(fx *f, const ucp_service *s, const ucp_scpd *scpd,
   assert_int_equal(ucp_cp_counter(f->cp, UCP_COUNTER_STARTED), started);
 }
 
+/* Whether s is well-formed UTF-8 (no cut sequence). */
+static int utf8_ok(const char *s) {
+  const unsigned char *p = (const unsigned char *)s;
+  while (*p) {
+    int n = *p < 0x80 ? 0 : (*p & 0xE0) == 0xC0 ? 1 : (*p & 0xF0) == 0xE0 ? 2
+            : (*p & 0xF8) == 0xF0 ? 3 : -1;
+    if (n < 0) return 0;
+    p++;
+    for (; n > 0; n--, p++)
+      if ((*p & 0xC0) != 0x80) return 0;
+  }
+  return 1;
+}
+
 static void test_invoke_validation(void **state) {
   fx *f = *state;
+  /* a long refused value is quoted cut between characters, not inside one */
+  char longv[128] = "a";
+  for (int i = 0; i < 30; i++) strcat(longv, "\xc3\xa9"); /* e acute */
+  ucp_arg long_bad[] = {{"newTargetValue", longv}};
+  uint64_t lid;
+  assert_int_equal(ucp_invoke(f->cp, f->sp, f->sp_scpd, "SetTarget", long_bad,
+                              1, NULL, on_done, NULL, &lid),
+                   UCP_E_INVALIDARG);
+  assert_non_null(strstr(ucp_last_error_detail(), "...': not a boolean"));
+  if (!utf8_ok(ucp_last_error_detail()))
+    fail_msg("detail not UTF-8: %s", ucp_last_error_detail());
   ucp_arg bad_bool[] = {{"newTargetValue", "maybe"}};
   expect_refused(f, f->sp, f->sp_scpd, "SetTarget", bad_bool, 1,
                  UCP_E_INVALIDARG, "'newTargetValue' = 'maybe': not a boolean");

@@ -1383,6 +1383,18 @@ static void test_fault_variants(void **state) {
   assert_int_equal(r->upnp_error, 501);
   assert_string_equal(r->fault_code, "Client");
   assert_string_equal(r->upnp_description, "Action Failed");
+
+  /* two errorCodes (one bare in <detail>, one in <UPnPError>): code and
+   * description both from the first */
+  static const char twice[] =
+      "<Envelope><Body><Fault><faultcode>Client</faultcode><faultstring>x"
+      "</faultstring><detail><errorCode>718</errorCode><errorDescription>"
+      "ConflictInMappingEntry</errorDescription><UPnPError><errorCode>501"
+      "</errorCode><errorDescription>Action Failed</errorDescription>"
+      "</UPnPError></detail></Fault></Body></Envelope>";
+  r = parse_ok(twice, sizeof twice - 1, 0, NULL, 3);
+  assert_int_equal(r->upnp_error, 718);
+  assert_string_equal(r->upnp_description, "ConflictInMappingEntry");
 }
 
 static void test_response_variants(void **state) {

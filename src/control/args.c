@@ -11,12 +11,17 @@
 
 /* ------------------------------------------------------------ helpers */
 
-/* A value quoted for a message: at most 40 bytes, controls as '?'. */
+/* A value quoted for a message: at most 40 bytes, controls as '?', cut
+ * between UTF-8 characters (not inside one). */
 static void quote_value(const char *v, char *out, size_t cap) {
   size_t n = 0;
   for (; v && *v && n + 4 < cap && n < 40; v++)
     out[n++] = (unsigned char)*v < 0x20 || *v == 0x7f ? '?' : *v;
-  if (v && *v && n + 4 <= cap) out[n++] = '.', out[n++] = '.', out[n++] = '.';
+  if (v && *v) {
+    while (n && ((unsigned char)*v & 0xC0) == 0x80) /* *v continues out[n-1] */
+      v--, n--;
+    if (n + 4 <= cap) out[n++] = '.', out[n++] = '.', out[n++] = '.';
+  }
   out[n] = '\0';
 }
 

@@ -400,7 +400,11 @@ static void set_field(ucp__soap_parser *p, char **slot) {
   if (!(*slot = ucp__strndup(s, n))) oom(p);
 }
 
+/* The first errorCode that reads as a number wins, as the first
+ * errorDescription does (set_field): both come from one element when a
+ * device sends two. */
 static void set_error_code(ucp__soap_parser *p) {
+  if (p->res->upnp_error) return;
   const char *s = p->text ? p->text : "";
   size_t n = p->text_len;
   trim(&s, &n);
