@@ -296,27 +296,35 @@ static void load_cb(uint64_t id, const ucp_result *r, void *user) {
 
 /* Standard input, output and error closed (cron, `cmd <&-`): libuv aborts
  * when one of its own descriptors is 0-2, so ucp_cp_new fills them with
- * /dev/null first. In a child process: a load, then teardown, must end
- * normally (before the fix: SIGABRT from uv__close). */
+ * /dev/null first. The child is this program again (exec'd, so that it
+ * starts with one thread and with 0-2 closed): a load, then teardown,
+ * must end normally (before the fix: SIGABRT from uv__close). */
+static int closed_std_fds_child(const char *url) {
+  ucp_cp *cp;
+  uint64_t id;
+  if (ucp_cp_new(NULL, &cp) != UCP_OK) return 3;
+  if (ucp_load_description(cp, url, NULL, load_cb, NULL, &id) != UCP_OK)
+    return 4;
+  for (int i = 0; i < 500 && atomic_load(&g_load_status) < 0; i++)
+    sleep_ms(10);
+  ucp_cp_free(cp);
+  for (int fd = 0; fd <= 2; fd++)
+    if (fcntl(fd, F_GETFD) == -1) return 5;
+  return atomic_load(&g_load_status) == UCP_OK ? 0 : 6;
+}
+
 static void closed_std_fds(void **state) {
   (void)state;
-  const char *url = sim_url(sim, "/desc.xml");
+  char url[256];
+  snprintf(url, sizeof url, "%s", sim_url(sim, "/desc.xml"));
   fflush(NULL);
   pid_t pid = fork();
   assert_true(pid >= 0);
   if (pid == 0) {
+    char *argv[] = {"test_lifecycle", "--closed-std-fds-child", url, NULL};
     close(0), close(1), close(2);
-    ucp_cp *cp;
-    uint64_t id;
-    if (ucp_cp_new(NULL, &cp) != UCP_OK) _exit(3);
-    if (ucp_load_description(cp, url, NULL, load_cb, NULL, &id) != UCP_OK)
-      _exit(4);
-    for (int i = 0; i < 500 && atomic_load(&g_load_status) < 0; i++)
-      sleep_ms(10);
-    ucp_cp_free(cp);
-    for (int fd = 0; fd <= 2; fd++)
-      if (fcntl(fd, F_GETFD) == -1) _exit(5);
-    _exit(atomic_load(&g_load_status) == UCP_OK ? 0 : 6);
+    execv("/proc/self/exe", argv);
+    _exit(7);
   }
   int st = 0;
   assert_int_equal(waitpid(pid, &st, 0), pid);
@@ -325,7 +333,9 @@ static void closed_std_fds(void **state) {
   assert_int_equal(WEXITSTATUS(st), 0);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+  if (argc == 3 && !strcmp(argv[1], "--closed-std-fds-child"))
+    return closed_std_fds_child(argv[2]);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(destroy_with_10000_pending),
       cmocka_unit_test(destroy_from_inside_callback),
