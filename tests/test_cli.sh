@@ -255,7 +255,8 @@ check "a non-http URL is refused (2) saying why" \
 "$bin" invoke "$url" SwitchPower GetStatus <&- 2>"$tmp/fd.err"; rc=$?
 check "stdin closed: invoke still works" test $rc -eq 0
 "$bin" invoke "$url" SwitchPower GetStatus >&- 2>"$tmp/fd.err"; rc=$?
-check "stdout closed: no crash" test $rc -ne 134
+check "stdout closed: no crash, exit 1, said" \
+  bash -c "test $rc -eq 1 && grep -q 'standard output is closed' '$tmp/fd.err'"
 # Output that cannot be written is a failure.
 if [ -w /dev/full ]; then
   "$bin" invoke "$url" SwitchPower GetStatus >/dev/full 2>"$tmp/full.err"; rc=$?
@@ -302,6 +303,14 @@ for _ in $(seq 1 100); do kill -0 $pid 2>/dev/null || break; sleep 0.05; done
 wait $pid; rc=$?
 check "Ctrl-C cancels an invoke (130)" \
   bash -c "test $rc -eq 130 && grep -q cancelled '$tmp/ic.err'"
+"$bin" invoke "$slow" SwitchPower GetStatus --json >"$tmp/icj.json" 2>/dev/null &
+pid=$!
+sleep 0.5
+kill -INT $pid
+for _ in $(seq 1 100); do kill -0 $pid 2>/dev/null || break; sleep 0.05; done
+wait $pid; rc=$?
+check "Ctrl-C with --json: 130 and one document saying so" \
+  bash -c "test $rc -eq 130 && python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d[\"status\"]==\"cancelled\" and d[\"exit\"]==130, d' '$tmp/icj.json'"
 
 # DEVICE as a UDN or a friendly name: a unicast M-SEARCH to the simulator.
 uni="--unicast 127.0.0.1:$sport3 --search-ms 2000"

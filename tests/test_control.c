@@ -435,6 +435,24 @@ static void test_scpd_join_keeps_own_deadline(void **state) {
   ucp_call_opts_free(ob);
   rec_destroy(&a);
   rec_destroy(&b);
+  /* the same with no deadline at all for the later one (UINT64_MAX) */
+  assert_int_equal(ucp_cp_forget_device(f->cp, "uuid:join-test"), UCP_OK);
+  rec_init(&a, f->cp);
+  rec_init(&b, f->cp);
+  oa = opts_with(300);
+  ob = opts_with(UINT64_MAX);
+  assert_int_equal(ucp_scpd_download(f->cp, svc, oa, on_done, &a, &ida),
+                   UCP_OK);
+  sleep_ms(50);
+  assert_int_equal(ucp_scpd_download(f->cp, svc, ob, on_done, &b, &idb),
+                   UCP_OK);
+  assert_int_equal(rec_wait(&b, 10000), 0);
+  if (b.status != UCP_OK) fail_msg("no deadline: %s", b.detail);
+  assert_int_equal(a.status, UCP_E_TIMEOUT);
+  ucp_call_opts_free(oa);
+  ucp_call_opts_free(ob);
+  rec_destroy(&a);
+  rec_destroy(&b);
   ucp_description_unref(d);
 }
 
@@ -796,6 +814,50 @@ static int full_listener(int *fds, int *nfds, unsigned short *port) {
   return 0;
 }
 
+/* A lone SCPD request whose device never completes the connect fails at
+ * the connect timeout (5 s), not again and again until its deadline: the
+ * download is made again only for a later request with more time. */
+static void test_scpd_connect_timeout_not_repeated(void **state) {
+  fx *f = *state;
+  int fds[8], nfds = 0;
+  unsigned short port;
+  assert_int_equal(full_listener(fds, &nfds, &port), 0);
+  char doc[1024];
+  snprintf(doc, sizeof doc,
+           "<root xmlns=\"urn:schemas-upnp-org:device-1-0\"><device>"
+           "<deviceType>urn:x:device:X:1</deviceType><UDN>uuid:full-test"
+           "</UDN><serviceList><service><serviceType>urn:schemas-upnp-org:"
+           "service:SwitchPower:1</serviceType><serviceId>urn:upnp-org:"
+           "serviceId:SwitchPower</serviceId><SCPDURL>http://127.0.0.1:%u/"
+           "s.xml</SCPDURL><controlURL>/c</controlURL><eventSubURL>/e"
+           "</eventSubURL></service></serviceList></device></root>",
+           port);
+  const ucp_description *d;
+  assert_int_equal(ucp_description_parse(doc, strlen(doc),
+                                         ucp_sim_description_url(f->sim), &d,
+                                         NULL, 0),
+                   UCP_OK);
+  rec r;
+  rec_init(&r, f->cp);
+  uint64_t id;
+  ucp_call_opts *o = opts_with(12000);
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  assert_int_equal(ucp_scpd_download(f->cp,
+                                     ucp_device_service(ucp_description_root(d), 0),
+                                     o, on_done, &r, &id),
+                   UCP_OK);
+  assert_int_equal(rec_wait(&r, 15000), 0);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+  assert_int_equal(r.status, UCP_E_TIMEOUT);
+  if (ms > 9000) fail_msg("failed after %ld ms: %s", ms, r.detail);
+  ucp_call_opts_free(o);
+  rec_destroy(&r);
+  ucp_description_unref(d);
+  for (int i = 0; i < nfds; i++) close(fds[i]);
+}
+
 /* A listener that accepts nothing it reads: a big request stalls in
  * "sending" once the socket buffers are full. */
 static void *sink_thread(void *arg) {
@@ -931,6 +993,7 @@ int main(void) {
       cmocka_unit_test(test_query),
       cmocka_unit_test(test_http_faults),
       cmocka_unit_test(test_phases),
+      cmocka_unit_test(test_scpd_connect_timeout_not_repeated),
       cmocka_unit_test(test_many_in_flight),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

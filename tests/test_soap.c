@@ -786,6 +786,13 @@ static void test_range(void **state) {
   RANGE(R8, "1000000.1", "1000000", NULL, "0.1", NULL);
   RANGE(R8, "1000000.15", "1000000", NULL, "0.1", off);
   RANGE(R8, "0.30000001", "0", "1", "0.1", off);
+  /* large r4 values: float precision is coarse there, but half a step off
+   * (exact in a float) is still off */
+  RANGE(R4, "3000000.5", "0", NULL, "1", off);
+  RANGE(R4, "3000000", "0", NULL, "1", NULL);
+  RANGE(R4, "999999.4", "0", NULL, "1", off);
+  RANGE(R4, "0.4", "-1000000", NULL, "1", off);
+  RANGE(R4, "1", "-1000000", NULL, "1", NULL);
   /* absent bounds: NULL or "" */
   RANGE(UI2, "65535", "", "", "", NULL);
   RANGE(UI2, "65535", NULL, NULL, NULL, NULL);
@@ -1395,6 +1402,19 @@ static void test_fault_variants(void **state) {
   r = parse_ok(twice, sizeof twice - 1, 0, NULL, 3);
   assert_int_equal(r->upnp_error, 718);
   assert_string_equal(r->upnp_description, "ConflictInMappingEntry");
+  /* ... also when the first code is no number: 0, the warning, and the
+   * first description, not the second element's code */
+  static const char nan_first[] =
+      "<Envelope><Body><Fault><faultcode>Client</faultcode><faultstring>x"
+      "</faultstring><detail><UPnPError><errorCode>abc</errorCode>"
+      "<errorDescription>First</errorDescription></UPnPError><UPnPError>"
+      "<errorCode>501</errorCode><errorDescription>Second</errorDescription>"
+      "</UPnPError></detail></Fault></Body></Envelope>";
+  ucp__soap_result_free(held_res[3]);
+  r = parse_ok(nan_first, sizeof nan_first - 1, 0, NULL, 3);
+  assert_int_equal(r->upnp_error, 0);
+  assert_string_equal(r->upnp_description, "First");
+  assert_non_null(strstr(r->warnings, "errorCode 'abc' is not an integer"));
 }
 
 static void test_response_variants(void **state) {

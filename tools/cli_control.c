@@ -1046,7 +1046,10 @@ static int call_finish(session *s, waiter *w, int rc, const char *key,
     return refused(!strcmp(key, "action") ? "invoke" : "query", rc);
   }
   rc = wait_or_cancel(s->cp, w);
-  if (rc == 130) return EX_CANCELLED;
+  if (rc == 130) {
+    if (s->o.json) print_failure_json(EX_CANCELLED);
+    return EX_CANCELLED;
+  }
   if (s->o.json) print_call_json(s->t.svc, w, key, name, s->o.raw);
   else if (rc == UCP_OK) print_outs(w);
   if (rc == UCP_OK) return EX_OK;

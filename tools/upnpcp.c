@@ -3,6 +3,7 @@
  * and `demo`. Service control (scpd, invoke, query) is in cli_control.c,
  * eventing (subscribe) in cli_events.c. */
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
@@ -776,8 +777,15 @@ static int dispatch(int argc, char **argv);
 /* Output that could not be written (a full disk, a closed pipe) is a
  * failure, not a success with nothing printed. */
 int main(int argc, char **argv) {
+  /* Closed, standard output would become /dev/null (ucp_cp_new fills a
+   * closed 0-2 for libuv's sake): the output is lost all the same. */
+  int out_closed = fcntl(STDOUT_FILENO, F_GETFD) == -1 && errno == EBADF;
   int ex = dispatch(argc, argv);
-  if (fflush(stdout) != 0 || ferror(stdout)) {
+  if (out_closed) {
+    fputs("upnpcp: cannot write the output: standard output is closed\n",
+          stderr);
+    if (ex == 0) ex = 1;
+  } else if (fflush(stdout) != 0 || ferror(stdout)) {
     fprintf(stderr, "upnpcp: cannot write the output: %s\n", strerror(errno));
     if (ex == 0) ex = 1;
   }

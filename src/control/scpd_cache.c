@@ -28,7 +28,8 @@ struct entry {
   ucp__http_req *req; /* E_LOADING */
   ucp__scpd_parser *parser;
   ucp__scpd_waiter *waiters;
-  uint64_t until; /* E_LOADING: the latest deadline of a waiter (ucp__now_ms) */
+  uint64_t until;  /* E_LOADING: the latest deadline of a waiter (ucp__now_ms) */
+  uint64_t dl_end; /* when the running download's own time runs out */
 };
 
 typedef struct cache {
@@ -167,12 +168,15 @@ static int finish_parse(entry *e, char *detail, size_t cap) {
 
 static int start_download(cache *c, entry *e, uint64_t deadline_ms);
 
-/* The download ran out of the time its first waiter gave it, but a waiter
- * that joined later still has time of its own (CONTRACT §5: each call its
- * deadline): download again, within that. 1 when restarted. */
+/* The download ran out of the whole time its first waiter gave it (not a
+ * connect or silence timeout, which would recur), but a waiter that joined
+ * later still has time of its own (CONTRACT §5: each call its deadline):
+ * download again, within that. 1 when restarted. */
 static int restart_for_later_waiter(entry *e, int status) {
   uint64_t now = ucp__now_ms();
   if (status != UCP_E_TIMEOUT || !e->waiters || e->stale ||
+      now + RESTART_MIN_MS < e->dl_end ||       /* an earlier timeout */
+      e->until <= e->dl_end + RESTART_MIN_MS || /* nobody wants longer */
       e->until <= now + RESTART_MIN_MS)
     return 0;
   ucp__scpd_parser_free(e->parser);
@@ -217,7 +221,14 @@ static entry *entry_new(cache *c, const ucp__scpd_key *k) {
   return e;
 }
 
+/* now + ms, saturating (a deadline near UINT64_MAX means none). */
+static uint64_t after_ms(uint64_t ms) {
+  uint64_t now = ucp__now_ms();
+  return ms > UINT64_MAX - now ? UINT64_MAX : now + ms;
+}
+
 static int start_download(cache *c, entry *e, uint64_t deadline_ms) {
+  e->dl_end = after_ms(deadline_ms);
   ucp__http_spec spec = {
       .method = "GET",
       .url = e->url,
@@ -264,7 +275,7 @@ int ucp__scpd_cache_get(ucp_cp *cp, const ucp__scpd_key *key,
   w->entry = e; /* first, so it sees the download's first progress */
   w->next = e->waiters;
   e->waiters = w;
-  uint64_t until = ucp__now_ms() + deadline_ms;
+  uint64_t until = after_ms(deadline_ms);
   if (until > e->until) e->until = until;
   if (!fresh) return UCP_OK;
   int rc = start_download(c, e, deadline_ms);

@@ -254,6 +254,7 @@ struct ucp__soap_parser {
   char err[512];
   int in_parse; /* inside XML_Parse: XML_StopParser is allowed */
   int done;     /* </Envelope> seen */
+  int code_seen; /* an errorCode element ended: later ones are ignored */
   int body_seen, payload_seen;
   /* the last expat error, for the repair decision */
   enum XML_Error xml_code;
@@ -400,11 +401,11 @@ static void set_field(ucp__soap_parser *p, char **slot) {
   if (!(*slot = ucp__strndup(s, n))) oom(p);
 }
 
-/* The first errorCode that reads as a number wins, as the first
- * errorDescription does (set_field): both come from one element when a
- * device sends two. */
+/* The first errorCode wins (0 and a warning when it is no number), as the
+ * first errorDescription does (set_field): both come from one element when
+ * a device sends two. */
 static void set_error_code(ucp__soap_parser *p) {
-  if (p->res->upnp_error) return;
+  if (p->code_seen++) return;
   const char *s = p->text ? p->text : "";
   size_t n = p->text_len;
   trim(&s, &n);
@@ -649,7 +650,7 @@ static int reset_state(ucp__soap_parser *p) {
   p->depth = 0;
   p->status = UCP_OK;
   p->err[0] = '\0';
-  p->done = p->body_seen = p->payload_seen = 0;
+  p->done = p->body_seen = p->payload_seen = p->code_seen = 0;
   p->xml_code = XML_ERROR_NONE;
   p->xml_err_in_arg = 0;
   p->text_len = 0;

@@ -765,21 +765,25 @@ static int present(const char *s) { return s && *s; }
 static double absd(double d) { return d < 0 ? -d : d; }
 
 /* Whether real x is base plus a whole number of steps. x, base and step
- * were each rounded to the type (r4: to a float, a relative error of
- * 2^-24 each), so the quotient may miss a whole number by about that
- * error times (|x| + |base|) / step, plus its own rounding: allow four
- * times that, and never less than 1e-9 of the quotient (decimal steps
- * like 0.1 are not exact in binary at all). */
+ * were each rounded to the type (r4: to a float, a relative error of at
+ * most 2^-24 each), so the quotient may miss a whole number by that error
+ * times (|x| + |base|) / step, plus its own: allow one and a half times
+ * that, never less than 1e-9 of the quotient (decimal steps like 0.1 are
+ * not exact in binary at all), and never a quarter step or more: where
+ * the type cannot tell that finely, a value a quarter step off or more is
+ * still off. */
 static int on_step(double x, double base, double step, int single) {
   double q = (x - base) / step;
   if (!isfinite(q)) return 0;
   double aq = absd(q);
   if (aq >= 0x1p53) return 1; /* beyond, every double is a whole number */
   double nearest = (double)(int64_t)(aq + 0.5);
-  double eps = single ? 0x1p-22 : 0x1p-51;
+  double eps = 1.5 * (single ? 0x1p-24 : 0x1p-53);
   double tol = eps * ((absd(x) + absd(base)) / step + aq + 1.0);
   double floor = 1e-9 * (aq > 1.0 ? aq : 1.0);
-  return absd(aq - nearest) <= (tol > floor ? tol : floor);
+  if (tol < floor) tol = floor;
+  if (tol > 0.24) tol = 0.24;
+  return absd(aq - nearest) <= tol;
 }
 
 int ucp__value_check_range(const ucp__value *v, const char *min,
