@@ -272,6 +272,14 @@ check "--json, a refused argument that is not UTF-8: valid JSON" \
   bash -c "test $rc -eq 2 && python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d[\"status\"]==\"UCP_E_INVALIDARG\", d' '$tmp/jr.json'"
 "$bin" demo --bogus >/dev/null 2>&1
 check "demo with an argument: usage error (2)" test $? -eq 2
+# An address without http:// is not taken for a friendly name (which
+# would start a search): refused, with the hint.
+"$bin" scpd "127.0.0.1:${base##*:}/desc.xml" SwitchPower >/dev/null 2>"$tmp/nh.err"; rc=$?
+check "DEVICE without http://: refused (2) with a hint, no search" \
+  bash -c "test $rc -eq 2 && grep -q 'starts with http://' '$tmp/nh.err'"
+"$bin" scpd "" SwitchPower >/dev/null 2>"$tmp/ne.err"; rc=$?
+check "an empty DEVICE: refused (2)" \
+  bash -c "test $rc -eq 2 && grep -q 'is empty' '$tmp/ne.err'"
 
 # A device whose control URL answers slowly (the sim's ?fault=slow), served
 # as a file by a unicast-only simulator that also has its own UDN and name.

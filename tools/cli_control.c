@@ -517,10 +517,42 @@ static int search_device(ucp_cp *cp, const ctl_opts *o, const char *want,
   return ex;
 }
 
+/* "192.168.1.1:5000/desc.xml", "192.168.1.1:5000", "[fe80::1]:80/x",
+ * "host:49152/x": an address or URL without its scheme, not a friendly
+ * name ("Sonos:5" and "Kitchen: 2" stay names: no path, no address). */
+static int looks_like_url(const char *dev) {
+  if (dev[0] == '[') return 1;
+  const char *colon = strchr(dev, ':');
+  if (!colon || colon == dev || colon[1] < '0' || colon[1] > '9') return 0;
+  int dotted = 1, hosty = 1, dots = 0;
+  for (const char *p = dev; p < colon; p++) {
+    dotted &= (*p >= '0' && *p <= '9') || *p == '.';
+    dots += *p == '.';
+    hosty &= (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') ||
+             (*p >= 'A' && *p <= 'Z') || *p == '.' || *p == '-';
+  }
+  const char *q = colon + 1;
+  while (*q >= '0' && *q <= '9') q++;
+  if (dotted && dots == 3 && (!*q || *q == '/')) return 1;
+  return hosty && *q == '/';
+}
+
 static int resolve_device(ucp_cp *cp, const ctl_opts *o,
                           ctl_target *t) {
   const char *dev = o->pos[0];
   if (strstr(dev, "://")) return load_desc(cp, o, dev, t);
+  if (!*dev || looks_like_url(dev)) { /* not searched for: say so */
+    fputs("upnpcp: DEVICE '", stderr);
+    put_safe(stderr, dev);
+    fputs(*dev ? "' looks like an address: a description URL starts with "
+                 "http:// (a name or UDN is searched for)\n"
+               : "' is empty\n",
+          stderr);
+    note_failure("UCP_E_INVALIDARG", *dev ? "DEVICE looks like a URL "
+                                            "without http://"
+                                          : "DEVICE is empty");
+    return EX_REFUSED;
+  }
   return search_device(cp, o, dev, t);
 }
 
