@@ -137,3 +137,15 @@ const char *sim_url(ucp_sim *s, const char *path) {
   snprintf(b, 512, "%s%s", ucp_sim_base_url(s), path);
   return b;
 }
+
+ucp_cp *test_cp_on_loop(void *uv_loop, uint64_t active, uint64_t per_host) {
+  ucp_cp_opts *o = ucp_cp_opts_new();
+  if (!o) return NULL;
+  ucp_cp_opts_set_loop(o, uv_loop);
+  if (active) ucp_cp_opts_set_limit(o, UCP_LIMIT_HTTP_ACTIVE, active);
+  if (per_host) ucp_cp_opts_set_limit(o, UCP_LIMIT_HTTP_PER_HOST, per_host);
+  ucp_cp *c = NULL;
+  if (ucp_cp_new(o, &c) != UCP_OK) c = NULL;
+  ucp_cp_opts_free(o);
+  return c;
+}

@@ -29,6 +29,10 @@ typedef struct probe {
   int cancel_in_progress_rc;
 } probe;
 
+/* A control point on the caller's libuv loop (a uv_loop_t *), with these
+ * transfer limits (0: the default); NULL if it cannot be made. */
+ucp_cp *test_cp_on_loop(void *uv_loop, uint64_t active, uint64_t per_host);
+
 void probe_init(probe *p);
 void probe_destroy(probe *p);
 /* Wait until the completion ran; 0 when it did, -1 after `ms`. */

@@ -303,20 +303,19 @@ slow=${url3%/desc.xml}/files/slow.xml
 "$bin" invoke "$slow" SwitchPower GetStatus --timeout 300 >/dev/null 2>"$tmp/t.err"; rc=$?
 check "invoke --timeout 300 on a slow action: UCP_E_TIMEOUT, exit 1" \
   bash -c "test $rc -eq 1 && grep -q UCP_E_TIMEOUT '$tmp/t.err'"
+# Ctrl-C to a command in the background after 0.5 s; its exit status.
+ctrl_c_after_half_second() {
+  sleep 0.5
+  kill -INT "$1"
+  for _ in $(seq 1 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.05; done
+  wait "$1"
+}
 "$bin" invoke "$slow" SwitchPower GetStatus >/dev/null 2>"$tmp/ic.err" &
-pid=$!
-sleep 0.5
-kill -INT $pid
-for _ in $(seq 1 100); do kill -0 $pid 2>/dev/null || break; sleep 0.05; done
-wait $pid; rc=$?
+ctrl_c_after_half_second $!; rc=$?
 check "Ctrl-C cancels an invoke (130)" \
   bash -c "test $rc -eq 130 && grep -q cancelled '$tmp/ic.err'"
 "$bin" invoke "$slow" SwitchPower GetStatus --json >"$tmp/icj.json" 2>/dev/null &
-pid=$!
-sleep 0.5
-kill -INT $pid
-for _ in $(seq 1 100); do kill -0 $pid 2>/dev/null || break; sleep 0.05; done
-wait $pid; rc=$?
+ctrl_c_after_half_second $!; rc=$?
 check "Ctrl-C with --json: 130 and one document saying so" \
   bash -c "test $rc -eq 130 && python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d[\"status\"]==\"cancelled\" and d[\"exit\"]==130, d' '$tmp/icj.json'"
 

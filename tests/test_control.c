@@ -358,19 +358,24 @@ static void test_scpd_cancel_fills_cache(void **state) {
 }
 
 
-/* A description under another configId (UDA 1.1) drops the cached SCPD. */
-static const ucp_description *desc_with_config(fx *f, int config_id) {
-  char doc[2048];
+/* A one-service description (SwitchPower) of device `udn` whose SCPDURL is
+ * `scpd_url`, with configId `config_id` when >= 0, parsed against the
+ * simulator's description URL. */
+static const ucp_description *one_service_desc(fx *f, const char *udn,
+                                               const char *scpd_url,
+                                               int config_id) {
+  char doc[2048], cfg[32] = "";
+  if (config_id >= 0) snprintf(cfg, sizeof cfg, " configId=\"%d\"", config_id);
   snprintf(doc, sizeof doc,
-           "<root xmlns=\"urn:schemas-upnp-org:device-1-0\" configId=\"%d\">"
+           "<root xmlns=\"urn:schemas-upnp-org:device-1-0\"%s>"
            "<device><deviceType>urn:x:device:X:1</deviceType>"
-           "<UDN>uuid:config-test</UDN><serviceList><service>"
+           "<UDN>%s</UDN><serviceList><service>"
            "<serviceType>urn:schemas-upnp-org:service:SwitchPower:1"
            "</serviceType><serviceId>urn:upnp-org:serviceId:SwitchPower"
-           "</serviceId><SCPDURL>/SwitchPower.xml</SCPDURL>"
+           "</serviceId><SCPDURL>%s</SCPDURL>"
            "<controlURL>/ctl/SwitchPower</controlURL><eventSubURL>/evt/x"
            "</eventSubURL></service></serviceList></device></root>",
-           config_id);
+           cfg, udn, scpd_url);
   const ucp_description *d;
   assert_int_equal(ucp_description_parse(doc, strlen(doc),
                                          ucp_sim_description_url(f->sim), &d,
@@ -379,12 +384,14 @@ static const ucp_description *desc_with_config(fx *f, int config_id) {
   return d;
 }
 
+/* A description under another configId (UDA 1.1) drops the cached SCPD. */
 static void test_scpd_config_id(void **state) {
   fx *f = *state;
   uint64_t before = ucp_sim_requests(f->sim);
   int cached = -1;
   for (int round = 0; round < 3; round++) {
-    const ucp_description *d = desc_with_config(f, round < 2 ? 7 : 8);
+    const ucp_description *d = one_service_desc(
+        f, "uuid:config-test", "/SwitchPower.xml", round < 2 ? 7 : 8);
     const ucp_scpd *s = download(f, ucp_device_service(ucp_description_root(d), 0),
                                  &cached);
     assert_non_null(ucp_scpd_find_action(s, "SetTarget"));
@@ -400,20 +407,8 @@ static void test_scpd_config_id(void **state) {
  * the second, whose 10 s cover the device's 1.5 s (CONTRACT §5). */
 static void test_scpd_join_keeps_own_deadline(void **state) {
   fx *f = *state;
-  const char *doc =
-      "<root xmlns=\"urn:schemas-upnp-org:device-1-0\"><device>"
-      "<deviceType>urn:x:device:X:1</deviceType><UDN>uuid:join-test</UDN>"
-      "<serviceList><service>"
-      "<serviceType>urn:schemas-upnp-org:service:SwitchPower:1</serviceType>"
-      "<serviceId>urn:upnp-org:serviceId:SwitchPower</serviceId>"
-      "<SCPDURL>/SwitchPower.xml?ms=1500</SCPDURL>"
-      "<controlURL>/ctl/SwitchPower</controlURL><eventSubURL>/evt/x"
-      "</eventSubURL></service></serviceList></device></root>";
-  const ucp_description *d;
-  assert_int_equal(ucp_description_parse(doc, strlen(doc),
-                                         ucp_sim_description_url(f->sim), &d,
-                                         NULL, 0),
-                   UCP_OK);
+  const ucp_description *d =
+      one_service_desc(f, "uuid:join-test", "/SwitchPower.xml?ms=1500", -1);
   const ucp_service *svc = ucp_device_service(ucp_description_root(d), 0);
   rec a, b;
   rec_init(&a, f->cp);
@@ -822,21 +817,10 @@ static void test_scpd_connect_timeout_not_repeated(void **state) {
   int fds[8], nfds = 0;
   unsigned short port;
   assert_int_equal(full_listener(fds, &nfds, &port), 0);
-  char doc[1024];
-  snprintf(doc, sizeof doc,
-           "<root xmlns=\"urn:schemas-upnp-org:device-1-0\"><device>"
-           "<deviceType>urn:x:device:X:1</deviceType><UDN>uuid:full-test"
-           "</UDN><serviceList><service><serviceType>urn:schemas-upnp-org:"
-           "service:SwitchPower:1</serviceType><serviceId>urn:upnp-org:"
-           "serviceId:SwitchPower</serviceId><SCPDURL>http://127.0.0.1:%u/"
-           "s.xml</SCPDURL><controlURL>/c</controlURL><eventSubURL>/e"
-           "</eventSubURL></service></serviceList></device></root>",
-           port);
-  const ucp_description *d;
-  assert_int_equal(ucp_description_parse(doc, strlen(doc),
-                                         ucp_sim_description_url(f->sim), &d,
-                                         NULL, 0),
-                   UCP_OK);
+  char scpd_url[64];
+  snprintf(scpd_url, sizeof scpd_url, "http://127.0.0.1:%u/s.xml", port);
+  const ucp_description *d =
+      one_service_desc(f, "uuid:full-test", scpd_url, -1);
   rec r;
   rec_init(&r, f->cp);
   uint64_t id;

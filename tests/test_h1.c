@@ -232,13 +232,8 @@ static int get(exchange *x, const char *path) {
 
 /* A control point on the test's loop with these transfer limits. */
 static ucp_cp *limited_cp(int active, int per_host) {
-  ucp_cp_opts *o = ucp_cp_opts_new();
-  ucp_cp_opts_set_loop(o, &loop);
-  ucp_cp_opts_set_limit(o, UCP_LIMIT_HTTP_ACTIVE, active);
-  ucp_cp_opts_set_limit(o, UCP_LIMIT_HTTP_PER_HOST, per_host);
-  ucp_cp *c = NULL;
-  assert_int_equal(ucp_cp_new(o, &c), UCP_OK);
-  ucp_cp_opts_free(o);
+  ucp_cp *c = test_cp_on_loop(&loop, (uint64_t)active, (uint64_t)per_host);
+  assert_non_null(c);
   return c;
 }
 

@@ -109,11 +109,8 @@ static void callers_loop_closes_clean(void **state) {
   (void)state;
   uv_loop_t loop;
   assert_int_equal(uv_loop_init(&loop), 0);
-  ucp_cp_opts *o = ucp_cp_opts_new();
-  ucp_cp_opts_set_loop(o, &loop);
-  ucp_cp *cp;
-  assert_int_equal(ucp_cp_new(o, &cp), UCP_OK);
-  ucp_cp_opts_free(o);
+  ucp_cp *cp = test_cp_on_loop(&loop, 0, 0);
+  assert_non_null(cp);
   probe p, stalled;
   probe_init(&p);
   probe_init(&stalled);

@@ -221,14 +221,8 @@ static entry *entry_new(cache *c, const ucp__scpd_key *k) {
   return e;
 }
 
-/* now + ms, saturating (a deadline near UINT64_MAX means none). */
-static uint64_t after_ms(uint64_t ms) {
-  uint64_t now = ucp__now_ms();
-  return ms > UINT64_MAX - now ? UINT64_MAX : now + ms;
-}
-
 static int start_download(cache *c, entry *e, uint64_t deadline_ms) {
-  e->dl_end = after_ms(deadline_ms);
+  e->dl_end = ucp__after_ms(deadline_ms);
   ucp__http_spec spec = {
       .method = "GET",
       .url = e->url,
@@ -275,7 +269,7 @@ int ucp__scpd_cache_get(ucp_cp *cp, const ucp__scpd_key *key,
   w->entry = e; /* first, so it sees the download's first progress */
   w->next = e->waiters;
   e->waiters = w;
-  uint64_t until = after_ms(deadline_ms);
+  uint64_t until = ucp__after_ms(deadline_ms);
   if (until > e->until) e->until = until;
   if (!fresh) return UCP_OK;
   int rc = start_download(c, e, deadline_ms);

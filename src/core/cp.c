@@ -23,6 +23,11 @@ static void teardown(ucp_cp *cp);
 
 uint64_t ucp__now_ms(void) { return uv_hrtime() / 1000000u; }
 
+uint64_t ucp__after_ms(uint64_t ms) {
+  uint64_t now = ucp__now_ms();
+  return ms > UINT64_MAX - now ? UINT64_MAX : now + ms;
+}
+
 /* ---------------------------------------------------------------- setup */
 
 static void on_handle_closed(uv_handle_t *h) {
@@ -224,9 +229,7 @@ int ucp__op_submit(ucp_cp *cp, ucp__op *op, const ucp__op_vtable *vt,
   op->progress = opts ? opts->progress : NULL;
   op->deadline_ms = opts && opts->deadline_ms ? opts->deadline_ms
                                               : cp->deadline_defaults[vt->kind];
-  uint64_t now = ucp__now_ms(); /* a huge deadline: never, not overflow */
-  op->timer.key = op->deadline_ms > UINT64_MAX - now ? UINT64_MAX
-                                                     : now + op->deadline_ms;
+  op->timer.key = ucp__after_ms(op->deadline_ms);
   op->timer.idx = SIZE_MAX;
   op->result.kind = vt->kind;
   op->state = UCP__OP_QUEUED;

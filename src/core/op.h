@@ -173,5 +173,7 @@ void ucp__detail_clear(void);
 
 /* Monotonic milliseconds, any thread. */
 uint64_t ucp__now_ms(void);
+/* ucp__now_ms() + ms, saturating: a deadline near UINT64_MAX means none. */
+uint64_t ucp__after_ms(uint64_t ms);
 
 #endif

@@ -454,35 +454,26 @@ static int closesocket_cb(void *clientp, curl_socket_t fd) {
   return close(fd);
 }
 
-/* Whether the connection goes to the pinned device address: compared as
- * addresses, since curl keeps an IPv6 literal as written ("::FFFF:..."). */
-static int pin_matches(const struct curl_sockaddr *a, const char *pin,
-                       char *ip, size_t ipcap) {
-  unsigned char want[16];
-  const void *have = NULL;
-  size_t n = 0;
-  if (a->family == AF_INET) {
-    have = &((const struct sockaddr_in *)&a->addr)->sin_addr;
-    n = 4;
-  } else if (a->family == AF_INET6) {
-    have = &((const struct sockaddr_in6 *)&a->addr)->sin6_addr;
-    n = 16;
-  }
-  ip[0] = '\0';
-  if (!have) return 0;
-  inet_ntop(a->family, have, ip, (socklen_t)ipcap);
-  if (inet_pton(a->family, pin, want) == 1) return memcmp(have, want, n) == 0;
-  return strcmp(ip, pin) == 0;
-}
-
 /* Two textual addresses name the same address (or, when either is not an
- * address, are the same text). */
+ * address, are the same text): curl keeps an IPv6 literal as written
+ * ("::FFFF:..."), so the pin is compared as an address. */
 static int same_ip(const char *a, const char *b) {
   unsigned char x[16], y[16];
   int fam = strchr(a, ':') ? AF_INET6 : AF_INET;
   if (inet_pton(fam, a, x) == 1 && inet_pton(fam, b, y) == 1)
     return memcmp(x, y, fam == AF_INET6 ? 16 : 4) == 0;
   return strcmp(a, b) == 0;
+}
+
+/* The address curl is about to connect to, as text ("" if not IP). */
+static void sockaddr_text(const struct curl_sockaddr *a, char *ip, size_t cap) {
+  ip[0] = '\0';
+  if (a->family == AF_INET)
+    inet_ntop(AF_INET, &((const struct sockaddr_in *)&a->addr)->sin_addr, ip,
+              (socklen_t)cap);
+  else if (a->family == AF_INET6)
+    inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)&a->addr)->sin6_addr,
+              ip, (socklen_t)cap);
 }
 
 /* Before every request, a reused connection's too: curl pools connections
@@ -504,7 +495,8 @@ static curl_socket_t opensocket_cb(void *userp, curlsocktype purpose,
   curl_req *r = userp;
   (void)purpose;
   char ip[INET6_ADDRSTRLEN];
-  if (r->pin_ip && !pin_matches(a, r->pin_ip, ip, sizeof ip)) {
+  sockaddr_text(a, ip, sizeof ip);
+  if (r->pin_ip && !(ip[0] && same_ip(ip, r->pin_ip))) {
     r->policy_refused = 1;
     ucp__http_set_error(&r->base, "connection to %s refused: device address is %s",
                         ip, r->pin_ip);

@@ -28,6 +28,7 @@ struct ucp_search_opts {
   int nifaces, nunicast;
   char ifaces[MAX_IFACES][IF_NAMESIZE];
   char unicast[MAX_UNICAST][64];
+  struct sockaddr_storage unicast_to[MAX_UNICAST]; /* parsed when added */
 };
 
 struct ucp_found {
@@ -144,13 +145,12 @@ static int parse_host_port(const char *hp, struct sockaddr_storage *to) {
 }
 
 int ucp_search_opts_add_unicast(ucp_search_opts *o, const char *host_port) {
-  struct sockaddr_storage to;
   if (!o || !host_port || o->nunicast >= MAX_UNICAST) {
     ucp__detail_set("unicast target: NULL, or more than %d", MAX_UNICAST);
     return UCP_E_INVALIDARG;
   }
   if (strlen(host_port) >= sizeof o->unicast[0] ||
-      parse_host_port(host_port, &to) != 0) {
+      parse_host_port(host_port, &o->unicast_to[o->nunicast]) != 0) {
     ucp__detail_set("unicast target '%.64s': not a.b.c.d[:port] or "
                     "[v6][:port] with a port 1-65535", host_port);
     return UCP_E_INVALIDARG;
@@ -654,12 +654,11 @@ static void send_unicast(search_op *op) {
   net *n = op->net;
   for (int i = 0; i < op->so.nunicast; i++) {
     const char *hp = op->so.unicast[i];
-    struct sockaddr_storage to;
-    if (parse_host_port(hp, &to) != 0) continue; /* checked when added */
-    if (to.ss_family == AF_INET6) {
-      if (n->has6) send_to(op, &n->udp6, (const struct sockaddr *)&to, hp, -1);
+    const struct sockaddr *to = (const struct sockaddr *)&op->so.unicast_to[i];
+    if (to->sa_family == AF_INET6) {
+      if (n->has6) send_to(op, &n->udp6, to, hp, -1);
     } else {
-      send_to(op, &n->udp4, (const struct sockaddr *)&to, hp, -1);
+      send_to(op, &n->udp4, to, hp, -1);
     }
   }
 }
